@@ -1,0 +1,294 @@
+/* troupe.h — the public API of troupe, an actor runtime for C.
+ *
+ * A program creates a system (a pool of worker threads, each running its own
+ * libuv loop), spawns actors into it from static specs, and talks to them with
+ * messages. Everything a user needs is declared here; structured (msgpack)
+ * payloads are in <troupe/msgpack.h>.
+ *
+ * Conventions used throughout:
+ *   - Functions that can fail return int: 0 on success, a negative TR_E* code
+ *     on failure (tr_strerror names each). Functions returning a tr_pid return
+ *     a positive pid on success and a negative TR_E* code on failure.
+ *   - "Any thread" means a plain thread or an actor callback running on a
+ *     worker. "Actor only" means from inside init/receive/terminate, through
+ *     the tr_ctx the callback was given; from anywhere else such a function
+ *     returns TR_ENOTACTOR.
+ *   - A tr_msg passed to a send function is consumed by it, whatever it
+ *     returns (except TR_EINVAL / TR_EALREADY, which mean it was not a message
+ *     the caller owned). A message handed to receive belongs to the runtime
+ *     and is freed when receive returns, unless it is forwarded with
+ *     tr_msg_forward. */
+#ifndef TROUPE_H
+#define TROUPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(TROUPE_BUILDING) && defined(__GNUC__)
+#define TR_API __attribute__((visibility("default")))
+#else
+#define TR_API
+#endif
+
+/* ---- Errors ------------------------------------------------------------- */
+
+enum tr_error {
+    TR_OK = 0,
+    TR_EINVAL = -1,       /* an argument is invalid (NULL spec, zero workers, ...) */
+    TR_ENOMEM = -2,       /* out of memory */
+    TR_EFULL = -3,        /* the receiver's bounded mailbox is full (fail policy) */
+    TR_ENOACTOR = -4,     /* no live actor has this pid (counted as a dead letter) */
+    TR_ETIMEDOUT = -5,    /* the wait or ask timed out */
+    TR_EUNHANDLED = -6,   /* returned by receive: message not understood (counted) */
+    TR_ENOTACTOR = -7,    /* an actor-only function was called outside an actor */
+    TR_EINACTOR = -8,     /* a blocking call was made from an actor (would stall a worker) */
+    TR_EALREADY = -9,     /* the message was already sent or freed */
+    TR_EEXIST = -10,      /* the name is already registered */
+    TR_ENOTFOUND = -11,   /* no actor is registered under the name */
+    TR_ESTOPPED = -12,    /* the system is stopping or stopped */
+    TR_EBADMSG = -13,     /* a payload is malformed (msgpack that does not parse, wrong size) */
+    TR_ETOOBIG = -14,     /* a size is larger than the runtime supports */
+    TR_ESYS = -15,        /* the operating system refused (threads, event loop) */
+};
+
+/* Returns a static, human-readable name for a TR_E* code (or "unknown error").
+ * Any thread. */
+TR_API const char *tr_strerror(int code);
+
+/* ---- Pids --------------------------------------------------------------- */
+
+/* An actor reference: a 64-bit value (node, slot, generation). It stays safe to
+ * hold, copy and send to after the actor has exited: such a send is counted as
+ * a dead letter and returns TR_ENOACTOR. Valid pids are > 0; TR_PID_NONE is the
+ * sender of messages sent from plain threads. */
+typedef int64_t tr_pid;
+#define TR_PID_NONE ((tr_pid)0)
+
+/* The node a pid lives on (0 = this process). Any thread. */
+TR_API unsigned tr_pid_node(tr_pid pid);
+
+/* ---- Systems ------------------------------------------------------------ */
+
+typedef struct tr_system tr_system;
+
+typedef struct tr_system_config {
+    unsigned workers; /* worker threads, >= 1 (default: online CPUs) */
+    unsigned batch;   /* messages an actor may take per turn, >= 1 (default 64) */
+} tr_system_config;
+
+/* Fills cfg with the defaults. Any thread. */
+TR_API void tr_system_config_init(tr_system_config *cfg);
+
+/* Starts a system: cfg->workers threads, each running a libuv loop. cfg may be
+ * NULL for the defaults. On success stores the system in *out and returns 0.
+ * Errors: TR_EINVAL (out is NULL, workers or batch is 0, workers > 1024),
+ * TR_ENOMEM, TR_ESYS (a thread or loop could not be started). The caller owns
+ * the system and must end it with tr_system_shutdown. Any plain thread. */
+TR_API int tr_system_create(const tr_system_config *cfg, tr_system **out);
+
+/* tr_system_create for callers that only care whether it worked: returns the
+ * system, or NULL on any error. */
+TR_API tr_system *tr_system_new(const tr_system_config *cfg);
+
+/* Asks the system to stop: every live actor is stopped (its terminate runs,
+ * its pending messages become dead letters) and the workers then exit. Returns
+ * at once; tr_system_wait or tr_system_shutdown waits for it. Calling it again
+ * is harmless. Errors: TR_EINVAL (sys is NULL). Any thread. */
+TR_API int tr_system_stop(tr_system *sys);
+
+/* Blocks until the system has stopped: either tr_system_stop was called, or
+ * the last live actor exited (a system stops by itself when its last actor
+ * exits). timeout_ms < 0 waits forever. Returns 0, TR_ETIMEDOUT, TR_EINVAL
+ * (sys NULL) or TR_EINACTOR (called from an actor). Any plain thread. */
+TR_API int tr_system_wait(tr_system *sys, int timeout_ms);
+
+/* Stops the system (as tr_system_stop), waits for every actor's terminate and
+ * for the workers to exit, frees every message, actor and pool, and frees sys.
+ * Returns 0, TR_EINVAL (sys NULL) or TR_EINACTOR (called from an actor: use
+ * tr_system_stop there). sys is invalid afterwards. One plain thread, once. */
+TR_API int tr_system_shutdown(tr_system *sys);
+
+typedef struct tr_system_stats {
+    uint64_t spawned;      /* actors spawned so far */
+    uint64_t exited;       /* actors whose terminate has run (or that failed init) */
+    uint64_t dead_letters; /* messages to dead or unknown pids, and late replies */
+    uint64_t unhandled;    /* messages whose receive returned TR_EUNHANDLED */
+    uint64_t rejected;     /* sends refused with TR_EFULL */
+    unsigned workers;
+} tr_system_stats;
+
+/* Fills *out with counters summed over all workers. The counters are exact once
+ * the system has stopped, approximate while it runs. Returns 0 or TR_EINVAL.
+ * Any thread. */
+TR_API int tr_system_stats_get(tr_system *sys, tr_system_stats *out);
+
+/* ---- Actors ------------------------------------------------------------- */
+
+typedef struct tr_ctx tr_ctx; /* what an actor callback acts through; valid only during the call */
+typedef struct tr_msg tr_msg;
+
+/* Callbacks run on a worker thread, one at a time per actor, never two at once.
+ * init (optional) runs synchronously inside tr_spawn, in the spawner's thread,
+ * with the new actor as "self"; a negative return fails the spawn with that
+ * code (terminate then does not run). receive handles one message: return 0,
+ * TR_EUNHANDLED (counted, the actor goes on), or another negative code to
+ * crash the actor with that exit reason. terminate (optional) runs exactly once
+ * for every actor whose init succeeded, with its exit reason: 0 for a normal
+ * exit (tr_exit(cx, 0)), TR_ESTOPPED when the system stopped it, or the error
+ * that crashed it. state is zeroed memory of spec->state_size bytes, owned by
+ * the runtime and freed after terminate. */
+typedef int (*tr_init_fn)(tr_ctx *cx, void *state, const void *arg);
+typedef int (*tr_receive_fn)(tr_ctx *cx, void *state, tr_msg *m);
+typedef void (*tr_terminate_fn)(tr_ctx *cx, void *state, int reason);
+
+/* What happens when a bounded mailbox is full. Only TR_OVERFLOW_FAIL exists
+ * today; blocking and load-shedding policies will join it. */
+typedef enum tr_overflow {
+    TR_OVERFLOW_FAIL = 0, /* the send returns TR_EFULL; the message is freed and counted as rejected */
+} tr_overflow;
+
+typedef struct tr_actor_spec {
+    const char *name;          /* for diagnostics; not copied, keep it alive (usually a literal) */
+    size_t state_size;         /* bytes of zeroed state the runtime allocates (<= 1 MiB) */
+    tr_init_fn init;           /* optional */
+    tr_receive_fn receive;     /* required */
+    tr_terminate_fn terminate; /* optional */
+    uint32_t mailbox_capacity; /* 0 = unbounded; otherwise user messages beyond it are refused */
+    tr_overflow overflow;      /* policy when the bounded mailbox is full */
+} tr_actor_spec;
+
+/* Spawns an actor from spec (which must outlive the actor: make it static
+ * const) and runs its init with arg (borrowed for the duration of init only).
+ * Returns the new pid, or TR_EINVAL (sys/spec NULL, no receive, state too big,
+ * unknown overflow policy), TR_ESTOPPED, TR_ENOMEM, or the negative code init
+ * returned. Any thread. */
+TR_API tr_pid tr_spawn(tr_system *sys, const tr_actor_spec *spec, const void *arg);
+
+/* The running actor's own pid. Actor only (else TR_ENOTACTOR). */
+TR_API tr_pid tr_self(tr_ctx *cx);
+
+/* The system the running actor belongs to (NULL if cx is not the current
+ * context). Actor only. */
+TR_API tr_system *tr_ctx_system(tr_ctx *cx);
+
+/* Replaces the running actor's receive function from the next message on.
+ * Returns 0, TR_EINVAL (receive NULL) or TR_ENOTACTOR. Actor only. */
+TR_API int tr_become(tr_ctx *cx, tr_receive_fn receive);
+
+/* Makes the running actor exit once the current callback returns, with reason
+ * (0 = normal). Messages still queued become dead letters; terminate runs once.
+ * Returns 0 or TR_ENOTACTOR. Actor only (in init it fails the spawn instead). */
+TR_API int tr_exit(tr_ctx *cx, int reason);
+
+/* The libuv loop of the worker running this actor (struct uv_loop_s is
+ * uv_loop_t), for timers and I/O handles owned by the actor; NULL outside an
+ * actor. Use it only from inside the callback that received it. */
+struct uv_loop_s;
+TR_API struct uv_loop_s *tr_ctx_loop(tr_ctx *cx);
+
+/* ---- Names -------------------------------------------------------------- */
+
+/* Registers pid under name (copied; 1..63 bytes). A name is removed when its
+ * actor exits. Errors: TR_EINVAL, TR_EEXIST (name taken), TR_ENOACTOR (pid is
+ * not live), TR_ENOMEM. Any thread. */
+TR_API int tr_register(tr_system *sys, const char *name, tr_pid pid);
+
+/* The pid registered under name, or TR_ENOTFOUND / TR_EINVAL. Any thread. */
+TR_API tr_pid tr_whereis(tr_system *sys, const char *name);
+
+/* Removes name. Returns 0, TR_ENOTFOUND or TR_EINVAL. Any thread. */
+TR_API int tr_unregister(tr_system *sys, const char *name);
+
+/* ---- Messages ----------------------------------------------------------- */
+
+/* Message types 0xFFFF0000 and above are the runtime's. */
+#define TR_MSG_RESERVED 0xFFFF0000u
+/* Delivered to an actor whose tr_ask_async got no reply in time; tr_msg_ref
+ * gives the ask's reference. */
+#define TR_MSG_ASK_TIMEOUT 0xFFFF0001u
+
+/* Allocates a message with a payload of size bytes (uninitialised, to be
+ * filled through tr_msg_data), from the calling worker's pool when called in an
+ * actor (no malloc on that path). The caller owns it until it is sent or freed
+ * with tr_msg_free. Returns NULL on TR_ENOMEM, size > 64 MiB or type in the
+ * reserved range. Any thread. */
+TR_API tr_msg *tr_msg_new(tr_system *sys, uint32_t type, size_t size);
+
+/* Frees a message the caller owns (never sent, or a reply from tr_ask).
+ * Returns 0, TR_EINVAL (NULL) or TR_EALREADY (already sent or freed). */
+TR_API int tr_msg_free(tr_msg *m);
+
+/* Accessors. m must be a message the caller owns or is receiving. */
+TR_API uint32_t tr_msg_type(const tr_msg *m);
+TR_API tr_pid tr_msg_sender(const tr_msg *m);
+TR_API void *tr_msg_data(tr_msg *m);
+TR_API size_t tr_msg_size(const tr_msg *m);
+/* The payload as an int64 (messages from tr_send_i64 / tr_reply_i64); 0 if
+ * the payload is not exactly 8 bytes. */
+TR_API int64_t tr_msg_i64(const tr_msg *m);
+/* Nonzero for a reply (tr_reply*) and for TR_MSG_ASK_TIMEOUT. */
+TR_API int tr_msg_is_reply(const tr_msg *m);
+/* The reference of the ask a reply or timeout belongs to (0 otherwise). */
+TR_API uint32_t tr_msg_ref(const tr_msg *m);
+
+/* Sends m to pid; always consumes m (see the conventions above). Per
+ * sender-receiver pair, messages arrive in send order, at most once. Returns 0,
+ * TR_ENOACTOR (dead or unknown pid: counted as a dead letter), TR_EFULL
+ * (bounded mailbox full: counted as rejected), TR_EINVAL (sys or m NULL),
+ * TR_EALREADY (m was already sent or freed; not consumed again). Any thread;
+ * no malloc, lock or syscall when called from an actor. */
+TR_API int tr_msg_send(tr_system *sys, tr_pid to, tr_msg *m);
+
+/* Passes a received message on to another actor unchanged (zero copy),
+ * keeping its original sender. Returns as tr_msg_send. Actor only, and only
+ * with the message the current receive was given. */
+TR_API int tr_msg_forward(tr_ctx *cx, tr_pid to, tr_msg *m);
+
+/* Copies size bytes of data into a new message and sends it. Returns as
+ * tr_msg_send, plus TR_ENOMEM. Any thread. */
+TR_API int tr_send(tr_system *sys, tr_pid to, uint32_t type, const void *data, size_t size);
+
+/* Sends an int64 payload (read with tr_msg_i64). Returns as tr_send. */
+TR_API int tr_send_i64(tr_system *sys, tr_pid to, uint32_t type, int64_t value);
+
+/* ---- Request / response ------------------------------------------------- */
+
+/* Replies to request m (which the running actor is receiving) with reply,
+ * consumed as by tr_msg_send. The reply reaches the asker as a message for
+ * which tr_msg_is_reply is true and tr_msg_ref matches the request's; a reply
+ * to a plain tr_send is an ordinary message to its sender. Returns as
+ * tr_msg_send, plus TR_ENOTACTOR; TR_ENOACTOR if m has no sender. */
+TR_API int tr_reply_msg(tr_ctx *cx, const tr_msg *m, tr_msg *reply);
+
+/* Replies with a copy of data / an int64, of the request's type. */
+TR_API int tr_reply(tr_ctx *cx, const tr_msg *m, const void *data, size_t size);
+TR_API int tr_reply_i64(tr_ctx *cx, const tr_msg *m, int64_t value);
+
+/* Blocking ask from a plain thread: sends req (consumed) to pid and waits up
+ * to timeout_ms (< 0: forever) for the reply, which is stored in *reply and
+ * owned by the caller (free it with tr_msg_free). A reply arriving after the
+ * timeout is counted as a dead letter. Returns 0, TR_ETIMEDOUT, TR_EINACTOR
+ * (called from an actor: use tr_ask_async), or an error of tr_msg_send. */
+TR_API int tr_ask(tr_system *sys, tr_pid to, tr_msg *req, tr_msg **reply, int timeout_ms);
+
+/* tr_ask with an int64 request payload and an int64 answer. */
+TR_API int tr_ask_i64(tr_system *sys, tr_pid to, uint32_t type, int64_t arg, int64_t *out,
+                      int timeout_ms);
+
+/* Non-blocking ask from an actor: sends req (consumed) to pid and returns at
+ * once. The reply later arrives to the running actor as a message with
+ * tr_msg_is_reply(m) and tr_msg_ref(m) == *ref; if none comes within
+ * timeout_ms (> 0), a TR_MSG_ASK_TIMEOUT message with that ref arrives instead
+ * and a later reply is counted as a dead letter. Returns 0, TR_EINVAL
+ * (timeout_ms <= 0 or ref NULL), TR_ENOTACTOR, or an error of tr_msg_send
+ * (then no timeout message follows). Actor only. */
+TR_API int tr_ask_async(tr_ctx *cx, tr_pid to, tr_msg *req, int timeout_ms, uint32_t *ref);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TROUPE_H */

@@ -1,0 +1,15 @@
+/* ask.h — asks made by actors (tr_ask_async): the set of references an actor
+ * is waiting on, and their timeout timers on the worker's uv loop. */
+#ifndef TR_ASK_H
+#define TR_ASK_H
+
+#include "system.h"
+
+/* Whether ref was pending for a; removes it if so. Owner only. */
+int tr_asks_settle(tr_actor *a, uint32_t ref);
+/* Forgets every pending ask (the actor exits). Owner only. */
+void tr_asks_clear(tr_actor *a);
+/* Closes a runtime-owned uv handle at worker exit; returns 0 if h is not one. */
+int tr_ask_timer_close(uv_handle_t *h);
+
+#endif

@@ -1,0 +1,290 @@
+/* lifecycle.c — see lifecycle.h.
+ *
+ * Who may touch a block: whoever holds its mailbox's consumer side (the
+ * worker running it, or the spawner that claimed it) owns every non-atomic
+ * field. Senders only read `pid` and `capacity` and push. A message is
+ * delivered only if its `to` equals the block's current pid, so mail sent to
+ * an earlier actor in the same block, or to one that has exited, is a dead
+ * letter however late it lands. An exited actor's block stays a zombie until a
+ * turn finds its mailbox empty and marks it idle; only then is it reused. */
+#include "lifecycle.h"
+
+#include "ask.h"
+#include "sched.h"
+
+#include <string.h>
+
+_Thread_local tr_ctx *tr_tls_ctx __attribute__((tls_model("initial-exec")));
+
+#define TR_STATE_MAX ((size_t)1 << 20)
+
+/* ---- state memory ---- */
+
+static void *state_alloc(tr_system *sys, tr_worker *w, tr_actor *a, size_t size) {
+    if (size <= TR_INLINE_STATE) {
+        memset(a->inline_state, 0, sizeof a->inline_state);
+        return a->inline_state;
+    }
+    void *s = tr_pool_alloc(&sys->pool, w ? &w->pool : NULL, tr_pool_class(size), size);
+    if (s)
+        memset(s, 0, size);
+    return s;
+}
+
+static void state_free(tr_system *sys, tr_worker *w, tr_actor *a) {
+    size_t size = a->spec->state_size;
+    if (size > TR_INLINE_STATE)
+        tr_pool_free(&sys->pool, w ? &w->pool : NULL, tr_pool_class(size), a->state);
+    a->state = NULL;
+}
+
+/* ---- ending a life ---- */
+
+/* Everything after terminate: the block stops being addressable by pid. */
+static void actor_retire(tr_system *sys, tr_worker *w, tr_actor *a) {
+    tr_pid pid = atomic_load_explicit(&a->pid, memory_order_relaxed);
+    tr_asks_clear(a);
+    state_free(sys, w, a);
+    atomic_store(&a->pid, TR_PID_NONE);
+    if (atomic_load(&a->named))
+        tr_names_drop_pid(&sys->names, pid);
+    a->flags = TR_ACTORF_ZOMBIE;
+    TR_BUMP(sys, w, exited);
+}
+
+static void actor_exit(tr_ctx *cx, int reason) {
+    tr_actor *a = cx->actor;
+    cx->current = NULL;
+    if (a->spec->terminate)
+        a->spec->terminate(cx, a->state, reason);
+    actor_retire(cx->sys, cx->worker, a);
+}
+
+/* Gives up the consumer side after a turn or an init. Returns whether the
+ * mailbox is idle; a zombie's block is then free for reuse. */
+static int finish_turn(tr_system *sys, tr_worker *w, tr_actor *a) {
+    int zombie = a->flags & TR_ACTORF_ZOMBIE;
+    a->flags &= (uint8_t)~TR_ACTORF_ZOMBIE; /* before the block can be seen idle */
+    if (tr_mpsc_mark_idle(&a->mailbox)) {
+        if (zombie)
+            tr_table_give(&sys->table, w ? &w->blocks : NULL, a);
+        return 1;
+    }
+    a->flags |= (uint8_t)zombie;
+    return 0;
+}
+
+/* ---- a turn ---- */
+
+static void clear_zone(tr_worker *w) {
+    if (w && w->zone_used) {
+        msgpack_zone_clear(w->zone);
+        w->zone_used = 0;
+    }
+}
+
+static void deliver(tr_ctx *cx, tr_msg *m) {
+    tr_system *sys = cx->sys;
+    tr_worker *w = cx->worker;
+    tr_actor *a = cx->actor;
+    if (m->to != atomic_load_explicit(&a->pid, memory_order_acquire)) {
+        tr_msg_dead_letter(sys, w, m);
+        return;
+    }
+    switch (m->kind) {
+    case TR_KIND_STOP:
+        tr_msg_release(sys, w, m);
+        actor_exit(cx, TR_ESTOPPED);
+        return;
+    case TR_KIND_ASK_TIMEOUT:
+        if (!tr_asks_settle(a, m->ref)) { /* answered in time: nothing to say */
+            tr_msg_release(sys, w, m);
+            return;
+        }
+        m->type = TR_MSG_ASK_TIMEOUT;
+        m->flags |= TR_MSGF_REPLY;
+        break;
+    default:
+        if ((m->flags & TR_MSGF_REPLY) && m->ref && !tr_asks_settle(a, m->ref)) {
+            tr_msg_dead_letter(sys, w, m); /* a reply after its ask timed out */
+            return;
+        }
+    }
+    cx->current = m;
+    cx->consumed = 0;
+    int rc = a->receive(cx, a->state, m);
+    if (!cx->consumed)
+        tr_msg_release(sys, w, m);
+    cx->current = NULL;
+    clear_zone(w);
+    if (rc == TR_EUNHANDLED)
+        TR_BUMP(sys, w, unhandled);
+    else if (rc < 0)
+        actor_exit(cx, rc);
+    if (a->flags & TR_ACTORF_EXITING)
+        actor_exit(cx, a->exit_reason);
+}
+
+enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
+    tr_ctx cx = {.sys = w->sys, .worker = w, .actor = a};
+    tr_tls_ctx = &cx;
+    unsigned batch = w->sys->cfg.batch;
+    uint32_t counted = 0;
+    enum tr_run_result result = TR_RUN_AGAIN;
+    for (unsigned n = 0; n < batch; n++) {
+        tr_node *node = tr_mpsc_pop(&a->mailbox);
+        if (!node) {
+            if (counted)
+                atomic_fetch_sub_explicit(&a->depth, counted, memory_order_relaxed);
+            counted = 0;
+            tr_tls_ctx = NULL;
+            return finish_turn(w->sys, w, a) ? TR_RUN_IDLE : TR_RUN_AGAIN;
+        }
+        tr_msg *m = (tr_msg *)node;
+        counted += (m->flags & TR_MSGF_COUNTED) != 0;
+        deliver(&cx, m);
+    }
+    if (counted)
+        atomic_fetch_sub_explicit(&a->depth, counted, memory_order_relaxed);
+    tr_tls_ctx = NULL;
+    return result;
+}
+
+/* ---- spawning ---- */
+
+static int spawn_check(tr_system *sys, const tr_actor_spec *spec) {
+    if (!sys || !spec || !spec->receive || spec->state_size > TR_STATE_MAX ||
+        spec->overflow != TR_OVERFLOW_FAIL)
+        return TR_EINVAL;
+    if (atomic_load(&sys->state) != TR_SYS_RUNNING)
+        return TR_ESTOPPED;
+    return 0;
+}
+
+static void send_stop(tr_system *sys, tr_worker *w, tr_pid pid) {
+    tr_msg *m = tr_msg_alloc(sys, w, 0, 0);
+    if (!m)
+        return; /* out of memory: the reaper at shutdown still terminates it */
+    m->kind = TR_KIND_STOP;
+    tr_msg_deliver(sys, w, pid, m);
+}
+
+/* init failed: the actor never lived. Its block drains whatever init's
+ * correspondents sent and is then reused. */
+static void spawn_abort(tr_system *sys, tr_worker *w, tr_actor *a) {
+    actor_retire(sys, w, a);
+    if (!finish_turn(sys, w, a))
+        tr_sched_ready(sys, w, a, 0);
+}
+
+tr_pid tr_spawn(tr_system *sys, const tr_actor_spec *spec, const void *arg) {
+    int rc = spawn_check(sys, spec);
+    if (rc)
+        return rc;
+    tr_worker *w = tr_worker_of(sys);
+    tr_actor *a = tr_table_take(&sys->table, w ? &w->blocks : NULL);
+    if (!a)
+        return TR_ENOMEM;
+    a->spec = spec;
+    a->receive = spec->receive;
+    a->asks = NULL;
+    a->flags = 0;
+    a->exit_reason = 0;
+    a->state = state_alloc(sys, w, a, spec->state_size);
+    if (!a->state) {
+        a->flags = TR_ACTORF_ZOMBIE;
+        finish_turn(sys, w, a);
+        return TR_ENOMEM;
+    }
+    a->gen = (a->gen + 1) & TR_GEN_MASK;
+    if (a->gen == 0)
+        a->gen = 1;
+    tr_pid pid = tr_pid_make(sys->node, a->gen, a->slot);
+    atomic_store_explicit(&a->capacity, spec->mailbox_capacity, memory_order_relaxed);
+    atomic_store_explicit(&a->named, 0, memory_order_relaxed);
+    TR_BUMP(sys, w, spawned);
+    atomic_store(&a->pid, pid);
+    if (spec->init) {
+        tr_ctx cx = {.sys = sys, .worker = w, .actor = a};
+        tr_ctx *outer = tr_tls_ctx;
+        tr_tls_ctx = &cx;
+        rc = spec->init(&cx, a->state, arg);
+        tr_tls_ctx = outer;
+        if (rc >= 0 && (a->flags & TR_ACTORF_EXITING))
+            rc = a->exit_reason < 0 ? a->exit_reason : TR_ESTOPPED;
+        if (rc < 0) {
+            spawn_abort(sys, w, a);
+            if (!w)
+                tr_sched_check_done(sys);
+            return rc;
+        }
+    }
+    /* A stop that began while we spawned may have missed this actor. */
+    if (atomic_load(&sys->state) != TR_SYS_RUNNING)
+        send_stop(sys, w, pid);
+    if (!finish_turn(sys, w, a))
+        tr_sched_ready(sys, w, a, 0);
+    return pid;
+}
+
+/* ---- stopping everything ---- */
+
+static void stop_one(tr_actor *a, void *arg) {
+    tr_system *sys = arg;
+    tr_pid pid = atomic_load(&a->pid);
+    if (pid != TR_PID_NONE)
+        send_stop(sys, tr_worker_of(sys), pid);
+}
+
+void tr_actors_stop_all(tr_system *sys) { tr_table_each(&sys->table, stop_one, sys); }
+
+static void reap_one(tr_actor *a, void *arg) {
+    tr_system *sys = arg;
+    if (atomic_load(&a->pid) != TR_PID_NONE) {
+        tr_ctx cx = {.sys = sys, .actor = a};
+        tr_tls_ctx = &cx;
+        actor_exit(&cx, TR_ESTOPPED);
+        tr_tls_ctx = NULL;
+    }
+    tr_node *n;
+    while ((n = tr_mpsc_pop(&a->mailbox)))
+        tr_msg_dead_letter(sys, NULL, (tr_msg *)n);
+}
+
+void tr_actors_reap_all(tr_system *sys) { tr_table_each(&sys->table, reap_one, sys); }
+
+/* ---- the actor-only API ---- */
+
+tr_pid tr_self(tr_ctx *cx) {
+    cx = tr_ctx_check(cx);
+    return cx ? atomic_load_explicit(&cx->actor->pid, memory_order_relaxed) : TR_ENOTACTOR;
+}
+
+tr_system *tr_ctx_system(tr_ctx *cx) {
+    cx = tr_ctx_check(cx);
+    return cx ? cx->sys : NULL;
+}
+
+int tr_become(tr_ctx *cx, tr_receive_fn receive) {
+    if (!tr_ctx_check(cx))
+        return TR_ENOTACTOR;
+    if (!receive)
+        return TR_EINVAL;
+    cx->actor->receive = receive;
+    return 0;
+}
+
+int tr_exit(tr_ctx *cx, int reason) {
+    if (!tr_ctx_check(cx))
+        return TR_ENOTACTOR;
+    if (!(cx->actor->flags & TR_ACTORF_EXITING)) {
+        cx->actor->flags |= TR_ACTORF_EXITING;
+        cx->actor->exit_reason = reason;
+    }
+    return 0;
+}
+
+struct uv_loop_s *tr_ctx_loop(tr_ctx *cx) {
+    cx = tr_ctx_check(cx);
+    return cx && cx->worker ? &cx->worker->loop : NULL;
+}

@@ -1,0 +1,161 @@
+/* msg.c — allocating, sending and freeing messages, and their accessors.
+ * The send path is: one table lookup, one generation compare, one exchange on
+ * the receiver's mailbox (plus one counter add for bounded mailboxes), and a
+ * push onto the local run queue when the receiver was idle: no malloc, lock
+ * or syscall when the sender is an actor. */
+#include "sched.h"
+#include "system.h"
+
+#include <string.h>
+
+#define TR_MSG_HEADER offsetof(tr_msg, data)
+
+static tr_pool_local *pool_of(tr_worker *w) { return w ? &w->pool : NULL; }
+
+tr_msg *tr_msg_alloc(tr_system *sys, tr_worker *w, uint32_t type, size_t size) {
+    if (size > TR_MSG_MAX_PAYLOAD)
+        return NULL;
+    uint8_t cls = tr_pool_class(TR_MSG_HEADER + size);
+    tr_msg *m = tr_pool_alloc(&sys->pool, pool_of(w), cls, TR_MSG_HEADER + size);
+    if (!m)
+        return NULL;
+    m->sender = TR_PID_NONE;
+    m->sys = sys;
+    m->type = type;
+    m->size = (uint32_t)size;
+    m->ref = 0;
+    m->cls = cls;
+    atomic_store_explicit(&m->state, TR_MSG_OWNED, memory_order_relaxed);
+    m->kind = TR_KIND_USER;
+    m->flags = 0;
+    return m;
+}
+
+void tr_msg_release(tr_system *sys, tr_worker *w, tr_msg *m) {
+    atomic_store_explicit(&m->state, TR_MSG_FREE, memory_order_relaxed);
+    tr_pool_free(&sys->pool, pool_of(w), m->cls, m);
+}
+
+size_t tr_msg_capacity(const tr_msg *m) {
+    return m->cls == TR_POOL_HEAP ? m->size : tr_pool_class_size(m->cls) - TR_MSG_HEADER;
+}
+
+tr_msg *tr_msg_grow(tr_system *sys, tr_worker *w, tr_msg *m, size_t size) {
+    if (size <= tr_msg_capacity(m))
+        return m;
+    size_t want = 2 * tr_msg_capacity(m) > size ? 2 * tr_msg_capacity(m) : size;
+    tr_msg *bigger = tr_msg_alloc(sys, w, m->type, want);
+    if (!bigger)
+        return NULL;
+    memcpy(bigger->data, m->data, m->size);
+    bigger->size = m->size;
+    tr_msg_release(sys, w, m);
+    return bigger;
+}
+
+void tr_msg_dead_letter(tr_system *sys, tr_worker *w, tr_msg *m) {
+    if (m->kind == TR_KIND_USER)
+        TR_BUMP(sys, w, dead_letters);
+    tr_msg_release(sys, w, m);
+}
+
+int tr_msg_deliver(tr_system *sys, tr_worker *w, tr_pid to, tr_msg *m) {
+    m->to = to;
+    atomic_store_explicit(&m->state, TR_MSG_SENT, memory_order_relaxed);
+    unsigned node = tr_pid_node(to);
+    if (node == TR_WAITER_NODE && to > 0)
+        return tr_waiter_deliver(sys, w, to, m);
+    /* Other nodes are reached through a transport (a later issue): until one is
+       attached, mail to them is a dead letter like mail to a dead pid. */
+    tr_actor *a = node == sys->node && to > 0 ? tr_table_lookup(&sys->table, to) : NULL;
+    if (!a || atomic_load_explicit(&a->pid, memory_order_acquire) != to) {
+        tr_msg_dead_letter(sys, w, m);
+        return TR_ENOACTOR;
+    }
+    uint32_t cap = atomic_load_explicit(&a->capacity, memory_order_relaxed);
+    if (cap && m->kind == TR_KIND_USER) {
+        if (atomic_fetch_add_explicit(&a->depth, 1, memory_order_relaxed) >= cap) {
+            atomic_fetch_sub_explicit(&a->depth, 1, memory_order_relaxed);
+            TR_BUMP(sys, w, rejected);
+            tr_msg_release(sys, w, m);
+            return TR_EFULL;
+        }
+        m->flags |= TR_MSGF_COUNTED;
+    }
+    if (tr_mpsc_push(&a->mailbox, &m->node))
+        tr_sched_ready(sys, w, a, 1);
+    return 0;
+}
+
+/* ---- public API ---- */
+
+unsigned tr_pid_node(tr_pid pid) { return (unsigned)(((uint64_t)pid >> TR_NODE_SHIFT) & 0xFFF); }
+
+tr_msg *tr_msg_new(tr_system *sys, uint32_t type, size_t size) {
+    if (!sys || type >= TR_MSG_RESERVED)
+        return NULL;
+    return tr_msg_alloc(sys, tr_worker_of(sys), type, size);
+}
+
+/* Checks that the caller owns m, the precondition of sending or freeing it. */
+static int msg_owned(const tr_msg *m) {
+    if (!m)
+        return TR_EINVAL;
+    return atomic_load_explicit(&m->state, memory_order_relaxed) == TR_MSG_OWNED ? 0 : TR_EALREADY;
+}
+
+int tr_msg_free(tr_msg *m) {
+    int rc = msg_owned(m);
+    if (rc)
+        return rc;
+    tr_msg_release(m->sys, tr_worker_of(m->sys), m);
+    return 0;
+}
+
+int tr_msg_send(tr_system *sys, tr_pid to, tr_msg *m) {
+    int rc = sys ? msg_owned(m) : TR_EINVAL;
+    if (rc)
+        return rc;
+    tr_ctx *cx = tr_tls_ctx;
+    m->sender = cx && cx->sys == sys && cx->actor ? atomic_load_explicit(&cx->actor->pid, memory_order_relaxed) : TR_PID_NONE;
+    return tr_msg_deliver(sys, tr_worker_of(sys), to, m);
+}
+
+int tr_msg_forward(tr_ctx *cx, tr_pid to, tr_msg *m) {
+    cx = tr_ctx_check(cx);
+    if (!cx)
+        return TR_ENOTACTOR;
+    if (!m || m != cx->current || cx->consumed)
+        return TR_EINVAL;
+    cx->consumed = 1;
+    return tr_msg_deliver(cx->sys, cx->worker, to, m);
+}
+
+int tr_send(tr_system *sys, tr_pid to, uint32_t type, const void *data, size_t size) {
+    if (!sys || (size && !data) || type >= TR_MSG_RESERVED)
+        return TR_EINVAL;
+    tr_msg *m = tr_msg_alloc(sys, tr_worker_of(sys), type, size);
+    if (!m)
+        return size > TR_MSG_MAX_PAYLOAD ? TR_ETOOBIG : TR_ENOMEM;
+    if (size)
+        memcpy(m->data, data, size);
+    return tr_msg_send(sys, to, m);
+}
+
+int tr_send_i64(tr_system *sys, tr_pid to, uint32_t type, int64_t value) {
+    return tr_send(sys, to, type, &value, sizeof value);
+}
+
+uint32_t tr_msg_type(const tr_msg *m) { return m ? m->type : 0; }
+tr_pid tr_msg_sender(const tr_msg *m) { return m ? m->sender : TR_PID_NONE; }
+void *tr_msg_data(tr_msg *m) { return m ? m->data : NULL; }
+size_t tr_msg_size(const tr_msg *m) { return m ? m->size : 0; }
+int tr_msg_is_reply(const tr_msg *m) { return m && (m->flags & TR_MSGF_REPLY) != 0; }
+uint32_t tr_msg_ref(const tr_msg *m) { return m ? m->ref : 0; }
+
+int64_t tr_msg_i64(const tr_msg *m) {
+    int64_t v = 0;
+    if (m && m->size == sizeof v)
+        memcpy(&v, m->data, sizeof v);
+    return v;
+}

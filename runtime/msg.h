@@ -1,0 +1,61 @@
+/* msg.h — the message: a header, then the payload inline in the same pool
+ * block. Sending hands the block itself to the receiver (zero copy). */
+#ifndef TR_MSG_H
+#define TR_MSG_H
+
+#include "mpsc.h"
+
+#include <troupe.h>
+
+struct tr_worker;
+struct tr_system;
+
+enum tr_msg_kind {
+    TR_KIND_USER = 0,    /* goes to receive */
+    TR_KIND_STOP,        /* the system is stopping: exit with TR_ESTOPPED */
+    TR_KIND_ASK_TIMEOUT, /* an ask_async timer fired; delivered only if still pending */
+};
+
+enum tr_msg_state { TR_MSG_OWNED = 1, TR_MSG_SENT, TR_MSG_FREE };
+
+enum tr_msg_flags {
+    TR_MSGF_REPLY = 1,   /* made by tr_reply* (or an ask timeout) */
+    TR_MSGF_COUNTED = 2, /* counted in the receiver's bounded-mailbox depth */
+};
+
+struct tr_msg {
+    tr_node node; /* mailbox link; first, so a tr_node* is a tr_msg* */
+    tr_pid to;    /* the pid it was sent to: a reused actor block rejects stale mail */
+    tr_pid sender;
+    struct tr_system *sys; /* whose pool the block returns to */
+    uint32_t type;
+    uint32_t size;
+    uint32_t ref; /* ask reference, 0 if none */
+    uint8_t cls;  /* pool class */
+    _Atomic uint8_t state;
+    uint8_t kind;
+    uint8_t flags;
+    _Alignas(8) unsigned char data[];
+};
+
+#define TR_MSG_MAX_PAYLOAD ((size_t)64 << 20)
+
+/* Allocates a message of kind/type with room for size payload bytes from w's
+ * pool (w NULL: a plain thread). */
+tr_msg *tr_msg_alloc(struct tr_system *sys, struct tr_worker *w, uint32_t type, size_t size);
+/* Returns a message to the pool of w (NULL: plain thread). */
+void tr_msg_release(struct tr_system *sys, struct tr_worker *w, tr_msg *m);
+/* Bytes of payload the message's block can hold. */
+size_t tr_msg_capacity(const tr_msg *m);
+/* Grows m to hold at least size bytes, keeping its payload; returns the
+ * (possibly moved) message or NULL (m untouched) when out of memory. */
+tr_msg *tr_msg_grow(struct tr_system *sys, struct tr_worker *w, tr_msg *m, size_t size);
+
+/* Delivers m (header filled but for `to`) to pid's mailbox; consumes m. */
+int tr_msg_deliver(struct tr_system *sys, struct tr_worker *w, tr_pid to, tr_msg *m);
+
+/* Counts m as a dead letter (unless it is a runtime-internal message) and
+ * frees it. */
+void tr_msg_dead_letter(struct tr_system *sys, struct tr_worker *w, tr_msg *m);
+
+#endif

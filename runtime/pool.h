@@ -1,0 +1,53 @@
+/* pool.h — size-class memory pools for messages and actor state.
+ *
+ * Each worker keeps free lists per size class and allocates and frees without
+ * locks; a block may be freed on another worker than the one that allocated it
+ * (messages travel). When a worker's list grows past two batches it hands one
+ * batch to the global pool, and an empty list refills with a whole batch from
+ * it, so the global lock is taken once per batch, not per block. Plain
+ * threads (no worker) allocate from a shared list under the same lock. Slabs
+ * are returned to the system only when the pool is destroyed. */
+#ifndef TR_POOL_H
+#define TR_POOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#define TR_POOL_CLASSES 11 /* 16 B .. 16 KiB, powers of two */
+#define TR_POOL_HEAP 0xFF  /* the class of a block too big for the pool: plain malloc */
+#define TR_POOL_MAX_BLOCK ((size_t)16 << 10)
+
+typedef struct tr_pool_block tr_pool_block;
+
+typedef struct tr_pool_local {
+    tr_pool_block *free[TR_POOL_CLASSES];
+    uint32_t count[TR_POOL_CLASSES];
+} tr_pool_local;
+
+typedef struct tr_pool {
+    uv_mutex_t lock;
+    tr_pool_block *batches[TR_POOL_CLASSES]; /* full batches, chained through their first block */
+    tr_pool_local shared;                    /* plain threads' list, under lock */
+    void **slabs;
+    size_t nslabs, cap_slabs;
+} tr_pool;
+
+int tr_pool_init(tr_pool *p);
+/* Frees every slab. No block may be in use. */
+void tr_pool_destroy(tr_pool *p);
+
+/* The class that fits size bytes, or TR_POOL_HEAP. */
+uint8_t tr_pool_class(size_t size);
+size_t tr_pool_class_size(uint8_t cls);
+
+/* Allocates a block of class cls (or malloc for TR_POOL_HEAP with size).
+ * local is the calling worker's list, or NULL from a plain thread.
+ * Returns NULL when out of memory. */
+void *tr_pool_alloc(tr_pool *p, tr_pool_local *local, uint8_t cls, size_t size);
+void tr_pool_free(tr_pool *p, tr_pool_local *local, uint8_t cls, void *block);
+
+/* Hands every block of a worker's lists back to the global pool (worker exit). */
+void tr_pool_local_flush(tr_pool *p, tr_pool_local *local);
+
+#endif

@@ -1,0 +1,278 @@
+/* sched.c — workers, run queues, stealing and parking.
+ *
+ * Where a runnable actor goes: the run-next slot when the running actor just
+ * sent to it (the pair stays hot in one core's cache, as Go's runnext and
+ * Tokio's LIFO slot do; the slot may win at most TR_RUNNEXT_MAX times in a row
+ * so it cannot starve the queue), else the worker's local ring, which spills
+ * half to the global queue when full. Plain threads use the global queue.
+ *
+ * Parking, and why no wake-up is lost: a worker with nothing to run sets its
+ * `parked` flag and bumps nparked (seq_cst), then looks once more at the
+ * global queue and every ring before blocking in uv_run(UV_RUN_ONCE). A plain
+ * thread adds to the global queue (seq_cst) and then reads nparked: either it
+ * sees the parked worker and wakes it, or the worker's second look sees the
+ * work. A worker that fills its own ring needs no such guarantee, because a
+ * worker never parks while its own ring or slot holds work; it wakes a parked
+ * worker only to share the load, and only when nobody is parked-and-woken
+ * already (the waker clears `parked` by CAS, so each wake-up is one syscall
+ * for one sleeper).
+ *
+ * The system is done when no actor is live; workers check that when they run
+ * out of work, from per-worker counters read exited-first (see system.c). */
+#include "sched.h"
+
+#include "ask.h"
+#include "lifecycle.h"
+
+#include <stdlib.h>
+
+#define TR_RUNNEXT_MAX 32
+#define TR_GLOBAL_EVERY 61 /* look at the global queue first once every this many turns */
+#define TR_POLL_EVERY 64   /* poll the uv loop this often while busy, if it has handles */
+
+_Thread_local tr_worker *tr_tls_worker __attribute__((tls_model("initial-exec")));
+
+/* ---- the global queue ---- */
+
+static void global_push_locked(tr_system *sys, tr_actor *a) {
+    a->sched_next = NULL;
+    if (sys->global_tail)
+        sys->global_tail->sched_next = a;
+    else
+        sys->global_head = a;
+    sys->global_tail = a;
+}
+
+static void global_push_many(tr_system *sys, tr_actor **as, uint32_t n, tr_actor *last) {
+    uv_mutex_lock(&sys->global_lock);
+    for (uint32_t i = 0; i < n; i++)
+        global_push_locked(sys, as[i]);
+    if (last)
+        global_push_locked(sys, last);
+    atomic_fetch_add_explicit(&sys->global_len, n + (last != NULL), memory_order_seq_cst);
+    uv_mutex_unlock(&sys->global_lock);
+}
+
+/* Takes one actor for w from the global queue and moves a fair share of the
+ * rest into w's ring. */
+static tr_actor *global_take(tr_system *sys, tr_worker *w) {
+    if (atomic_load_explicit(&sys->global_len, memory_order_acquire) == 0)
+        return NULL;
+    uv_mutex_lock(&sys->global_lock);
+    uint32_t len = atomic_load_explicit(&sys->global_len, memory_order_relaxed);
+    uint32_t n = len / sys->cfg.workers + 1;
+    if (n > len)
+        n = len;
+    if (n > TR_RUNQ_SIZE / 2)
+        n = TR_RUNQ_SIZE / 2;
+    tr_actor *first = NULL;
+    for (uint32_t i = 0; i < n; i++) {
+        tr_actor *a = sys->global_head;
+        sys->global_head = a->sched_next;
+        if (!sys->global_head)
+            sys->global_tail = NULL;
+        if (!first)
+            first = a;
+        else
+            tr_runq_put(&w->runq, a); /* cannot fail: the ring was empty and n <= half */
+    }
+    atomic_fetch_sub_explicit(&sys->global_len, n, memory_order_relaxed);
+    uv_mutex_unlock(&sys->global_lock);
+    return first;
+}
+
+/* ---- waking ---- */
+
+static uint64_t next_random(tr_worker *w) {
+    w->rng ^= w->rng << 13;
+    w->rng ^= w->rng >> 7;
+    w->rng ^= w->rng << 17;
+    return w->rng;
+}
+
+/* Wakes one parked worker, if any. Returns whether it woke one. */
+static int wake_one(tr_system *sys, unsigned start) {
+    unsigned n = sys->cfg.workers;
+    for (unsigned i = 0; i < n; i++) {
+        tr_worker *v = &sys->workers[(start + i) % n];
+        int one = 1;
+        if (atomic_load_explicit(&v->parked, memory_order_relaxed) &&
+            atomic_compare_exchange_strong(&v->parked, &one, 0)) {
+            atomic_fetch_sub(&sys->nparked, 1);
+            uv_async_send(&v->wake);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void tr_sched_wake_all(tr_system *sys) {
+    for (unsigned i = 0; i < sys->cfg.workers; i++)
+        uv_async_send(&sys->workers[i].wake);
+}
+
+/* ---- making actors runnable ---- */
+
+static void local_push(tr_worker *w, tr_actor *a) {
+    tr_system *sys = w->sys;
+    if (!tr_runq_put(&w->runq, a)) {
+        tr_actor *half[TR_RUNQ_SIZE / 2];
+        uint32_t n = tr_runq_grab(&w->runq, half, TR_RUNQ_SIZE / 2);
+        global_push_many(sys, half, n, a);
+    }
+    if (atomic_load_explicit(&sys->nparked, memory_order_relaxed) > 0)
+        wake_one(sys, w->index + 1);
+}
+
+void tr_sched_ready(tr_system *sys, tr_worker *w, tr_actor *a, int next) {
+    if (!w) {
+        global_push_many(sys, NULL, 0, a);
+        if (atomic_load_explicit(&sys->nparked, memory_order_seq_cst) > 0)
+            wake_one(sys, 0);
+        return;
+    }
+    if (next) {
+        tr_actor *old = w->runnext;
+        w->runnext = a;
+        if (!old)
+            return;
+        a = old;
+    }
+    local_push(w, a);
+}
+
+/* ---- finding work ---- */
+
+static tr_actor *steal(tr_worker *w) {
+    tr_system *sys = w->sys;
+    unsigned n = sys->cfg.workers;
+    unsigned start = (unsigned)(next_random(w) % n);
+    for (unsigned i = 0; i < n; i++) {
+        tr_worker *v = &sys->workers[(start + i) % n];
+        if (v == w)
+            continue;
+        tr_actor *got[TR_RUNQ_SIZE / 2];
+        uint32_t k = tr_runq_grab(&v->runq, got, TR_RUNQ_SIZE / 2);
+        if (k == 0)
+            continue;
+        for (uint32_t j = 1; j < k; j++)
+            tr_runq_put(&w->runq, got[j]);
+        return got[0];
+    }
+    return NULL;
+}
+
+static tr_actor *find_work(tr_worker *w) {
+    tr_system *sys = w->sys;
+    tr_actor *a;
+    if (++w->tick % TR_GLOBAL_EVERY == 0 && (a = global_take(sys, w)))
+        return a;
+    if (w->runnext && w->runnext_streak < TR_RUNNEXT_MAX) {
+        a = w->runnext;
+        w->runnext = NULL;
+        w->runnext_streak++;
+        return a;
+    }
+    w->runnext_streak = 0;
+    if (w->runnext) { /* it has had its streak: let the queue go first */
+        local_push(w, w->runnext);
+        w->runnext = NULL;
+    }
+    if ((a = tr_runq_get(&w->runq)))
+        return a;
+    if ((a = global_take(sys, w)))
+        return a;
+    return steal(w);
+}
+
+static int work_visible(tr_system *sys) {
+    if (atomic_load_explicit(&sys->global_len, memory_order_seq_cst) > 0)
+        return 1;
+    for (unsigned i = 0; i < sys->cfg.workers; i++)
+        if (tr_runq_len(&sys->workers[i].runq) > 0)
+            return 1;
+    return 0;
+}
+
+static void unpark(tr_worker *w) {
+    int one = 1;
+    if (atomic_compare_exchange_strong(&w->parked, &one, 0))
+        atomic_fetch_sub(&w->sys->nparked, 1);
+}
+
+static void park(tr_worker *w) {
+    tr_system *sys = w->sys;
+    atomic_store(&w->parked, 1);
+    atomic_fetch_add(&sys->nparked, 1);
+    if (work_visible(sys)) {
+        unpark(w);
+        return;
+    }
+    tr_sched_check_done(sys);
+    if (atomic_load(&sys->state) != TR_SYS_DONE)
+        uv_run(&w->loop, UV_RUN_ONCE);
+    unpark(w); /* woken by a timer or I/O rather than by a waker */
+}
+
+static void on_wake(uv_async_t *h) { (void)h; }
+
+/* At worker exit: closes the wake handle and runtime-owned timers; handles
+ * that actors created on the loop should have been closed by their owners. */
+static void close_handle(uv_handle_t *h, void *arg) {
+    (void)arg;
+    if (!uv_is_closing(h) && !tr_ask_timer_close(h))
+        uv_close(h, NULL);
+}
+
+static void worker_main(void *arg) {
+    tr_worker *w = arg;
+    tr_system *sys = w->sys;
+    tr_tls_worker = w;
+    while (atomic_load_explicit(&sys->state, memory_order_acquire) != TR_SYS_DONE) {
+        tr_actor *a = find_work(w);
+        if (!a) {
+            park(w);
+            continue;
+        }
+        if (tr_actor_run(w, a) == TR_RUN_AGAIN)
+            local_push(w, a);
+        if (w->active_handles && w->tick % TR_POLL_EVERY == 0)
+            uv_run(&w->loop, UV_RUN_NOWAIT);
+    }
+    uv_walk(&w->loop, close_handle, NULL);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    if (w->zone)
+        msgpack_zone_free(w->zone);
+    tr_pool_local_flush(&sys->pool, &w->pool);
+    tr_table_flush(&sys->table, &w->blocks);
+    tr_tls_worker = NULL;
+}
+
+int tr_sched_start(tr_system *sys) {
+    unsigned n = sys->cfg.workers, started = 0;
+    for (unsigned i = 0; i < n; i++) {
+        tr_worker *w = &sys->workers[i];
+        w->sys = sys;
+        w->index = i;
+        w->rng = 0x9E3779B97F4A7C15ull * (i + 1);
+        if (uv_loop_init(&w->loop) != 0 || uv_async_init(&w->loop, &w->wake, on_wake) != 0)
+            return TR_ESYS;
+    }
+    for (; started < n; started++)
+        if (uv_thread_create(&sys->workers[started].thread, worker_main, &sys->workers[started]) != 0)
+            break;
+    if (started == n)
+        return 0;
+    atomic_store(&sys->state, TR_SYS_DONE);
+    tr_sched_wake_all(sys);
+    for (unsigned i = 0; i < started; i++)
+        uv_thread_join(&sys->workers[i].thread);
+    return TR_ESYS;
+}
+
+void tr_sched_join(tr_system *sys) {
+    for (unsigned i = 0; i < sys->cfg.workers; i++) {
+        uv_thread_join(&sys->workers[i].thread);
+        uv_loop_close(&sys->workers[i].loop);
+    }
+}

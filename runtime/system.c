@@ -1,0 +1,169 @@
+/* system.c — creating, stopping, waiting for and destroying a system, and
+ * its statistics.
+ *
+ * When is a system done? When no actor is live: every spawn was matched by an
+ * exit. The counts are per worker (no shared counter on the spawn and exit
+ * paths) and are summed when a worker runs out of work. The sum reads every
+ * `exited` before any `spawned`: an actor's exit is counted after its spawn
+ * (its spawn happened before it could run), so if the exits read equal the
+ * spawns read, every actor spawned by then had exited when its exit was read —
+ * the sum can be late to see zero, never early. */
+#include "lifecycle.h"
+#include "sched.h"
+#include "system.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define TR_MAX_WORKERS 1024u
+#define TR_DEFAULT_BATCH 64u
+
+void tr_system_config_init(tr_system_config *cfg) {
+    if (!cfg)
+        return;
+    unsigned cpus = 0;
+    uv_cpu_info_t *info;
+    int n;
+    if (uv_cpu_info(&info, &n) == 0) {
+        cpus = (unsigned)n;
+        uv_free_cpu_info(info, n);
+    }
+    cfg->workers = cpus ? cpus : 1;
+    cfg->batch = TR_DEFAULT_BATCH;
+}
+
+static void system_free(tr_system *sys) {
+    tr_waiters_destroy(sys, &sys->waiters);
+    tr_names_destroy(&sys->names);
+    tr_table_destroy(&sys->table);
+    tr_pool_destroy(&sys->pool);
+    uv_mutex_destroy(&sys->global_lock);
+    uv_cond_destroy(&sys->done_cond);
+    uv_mutex_destroy(&sys->lock);
+    free(sys->workers);
+    free(sys);
+}
+
+int tr_system_create(const tr_system_config *cfg, tr_system **out) {
+    tr_system_config defaults;
+    if (!cfg) {
+        tr_system_config_init(&defaults);
+        cfg = &defaults;
+    }
+    if (!out || cfg->workers == 0 || cfg->workers > TR_MAX_WORKERS || cfg->batch == 0)
+        return TR_EINVAL;
+    *out = NULL;
+    tr_system *sys = calloc(1, sizeof *sys);
+    if (!sys)
+        return TR_ENOMEM;
+    sys->cfg = *cfg;
+    sys->workers = aligned_alloc(64, sizeof(tr_worker) * cfg->workers);
+    if (!sys->workers) {
+        free(sys);
+        return TR_ENOMEM;
+    }
+    memset(sys->workers, 0, sizeof(tr_worker) * cfg->workers);
+    if (uv_mutex_init(&sys->lock) || uv_cond_init(&sys->done_cond) ||
+        uv_mutex_init(&sys->global_lock) || tr_pool_init(&sys->pool) ||
+        tr_table_init(&sys->table) || tr_names_init(&sys->names) ||
+        tr_waiters_init(&sys->waiters)) {
+        free(sys->workers);
+        free(sys);
+        return TR_ESYS; /* pthread init failures: nothing worth unwinding piecemeal */
+    }
+    int rc = tr_sched_start(sys);
+    if (rc) {
+        for (unsigned i = 0; i < cfg->workers; i++)
+            uv_loop_close(&sys->workers[i].loop);
+        system_free(sys);
+        return rc;
+    }
+    *out = sys;
+    return 0;
+}
+
+tr_system *tr_system_new(const tr_system_config *cfg) {
+    tr_system *sys;
+    return tr_system_create(cfg, &sys) == 0 ? sys : NULL;
+}
+
+static uint64_t sum_counter(tr_system *sys, size_t offset) {
+    uint64_t sum = atomic_load((_Atomic uint64_t *)((char *)&sys->plain + offset));
+    for (unsigned i = 0; i < sys->cfg.workers; i++)
+        sum += atomic_load((_Atomic uint64_t *)((char *)&sys->workers[i].counters + offset));
+    return sum;
+}
+
+#define SUM(sys, field) sum_counter(sys, offsetof(tr_counters, field))
+
+void tr_sched_check_done(tr_system *sys) {
+    int state = atomic_load(&sys->state);
+    if (state == TR_SYS_DONE)
+        return;
+    uint64_t exited = SUM(sys, exited);
+    uint64_t spawned = SUM(sys, spawned);
+    if (exited != spawned || (spawned == 0 && state == TR_SYS_RUNNING))
+        return;
+    uv_mutex_lock(&sys->lock);
+    atomic_store(&sys->state, TR_SYS_DONE);
+    uv_cond_broadcast(&sys->done_cond);
+    uv_mutex_unlock(&sys->lock);
+    tr_sched_wake_all(sys);
+}
+
+int tr_system_stop(tr_system *sys) {
+    if (!sys)
+        return TR_EINVAL;
+    int running = TR_SYS_RUNNING;
+    if (atomic_compare_exchange_strong(&sys->state, &running, TR_SYS_STOPPING)) {
+        tr_actors_stop_all(sys);
+        tr_sched_wake_all(sys); /* so that parked workers see whether anything is left */
+    }
+    return 0;
+}
+
+int tr_system_wait(tr_system *sys, int timeout_ms) {
+    if (!sys)
+        return TR_EINVAL;
+    if (tr_tls_worker)
+        return TR_EINACTOR;
+    uint64_t deadline = uv_hrtime() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms) * 1000000u;
+    int rc = 0;
+    uv_mutex_lock(&sys->lock);
+    while (atomic_load(&sys->state) != TR_SYS_DONE && rc == 0) {
+        uint64_t now = uv_hrtime();
+        if (timeout_ms < 0)
+            uv_cond_wait(&sys->done_cond, &sys->lock);
+        else if (now >= deadline)
+            rc = TR_ETIMEDOUT;
+        else
+            uv_cond_timedwait(&sys->done_cond, &sys->lock, deadline - now);
+    }
+    uv_mutex_unlock(&sys->lock);
+    return rc;
+}
+
+int tr_system_shutdown(tr_system *sys) {
+    if (!sys)
+        return TR_EINVAL;
+    if (tr_tls_worker)
+        return TR_EINACTOR;
+    tr_system_stop(sys);
+    tr_system_wait(sys, -1);
+    tr_sched_join(sys);
+    tr_actors_reap_all(sys);
+    system_free(sys);
+    return 0;
+}
+
+int tr_system_stats_get(tr_system *sys, tr_system_stats *out) {
+    if (!sys || !out)
+        return TR_EINVAL;
+    out->exited = SUM(sys, exited);
+    out->spawned = SUM(sys, spawned);
+    out->dead_letters = SUM(sys, dead_letters);
+    out->unhandled = SUM(sys, unhandled);
+    out->rejected = SUM(sys, rejected);
+    out->workers = sys->cfg.workers;
+    return 0;
+}
