@@ -10,7 +10,7 @@
  * itself on its own loop, so no uv call ever crosses threads. */
 #include "ask.h"
 
-#include "sched.h"
+#include "scheduler.h"
 
 #include <stdlib.h>
 #include <string.h>

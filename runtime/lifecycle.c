@@ -10,7 +10,7 @@
 #include "lifecycle.h"
 
 #include "ask.h"
-#include "sched.h"
+#include "scheduler.h"
 
 #include <string.h>
 

@@ -3,7 +3,7 @@
  * the receiver's mailbox (plus one counter add for bounded mailboxes), and a
  * push onto the local run queue when the receiver was idle: no malloc, lock
  * or syscall when the sender is an actor. */
-#include "sched.h"
+#include "scheduler.h"
 #include "system.h"
 
 #include <string.h>

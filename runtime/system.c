@@ -9,7 +9,7 @@
  * spawns read, every actor spawned by then had exited when its exit was read —
  * the sum can be late to see zero, never early. */
 #include "lifecycle.h"
-#include "sched.h"
+#include "scheduler.h"
 #include "system.h"
 
 #include <stdlib.h>

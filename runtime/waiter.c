@@ -8,7 +8,7 @@
  * letter when the waiter is handed back or next used. */
 #include "waiter.h"
 
-#include "sched.h"
+#include "scheduler.h"
 #include "system.h"
 
 #include <stdlib.h>

@@ -1,9 +1,9 @@
-/* sched.h — the scheduler: W workers, each a thread running its own libuv
+/* scheduler.h — the scheduler: W workers, each a thread running its own libuv
  * loop, a local run queue and a "run next" slot; idle workers steal, then
  * park in uv_run and are woken with uv_async_send only when work exists that
  * they could take. */
-#ifndef TR_SCHED_H
-#define TR_SCHED_H
+#ifndef TR_SCHEDULER_H
+#define TR_SCHEDULER_H
 
 #include "system.h"
 

@@ -1,4 +1,4 @@
-/* sched.c — workers, run queues, stealing and parking.
+/* scheduler.c — workers, run queues, stealing and parking.
  *
  * Where a runnable actor goes: the run-next slot when the running actor just
  * sent to it (the pair stays hot in one core's cache, as Go's runnext and
@@ -19,7 +19,7 @@
  *
  * The system is done when no actor is live; workers check that when they run
  * out of work, from per-worker counters read exited-first (see system.c). */
-#include "sched.h"
+#include "scheduler.h"
 
 #include "ask.h"
 #include "lifecycle.h"
