@@ -60,11 +60,14 @@ static tr_actor *global_take(tr_system *sys, tr_worker *w) {
         return NULL;
     uv_mutex_lock(&sys->global_lock);
     uint32_t len = atomic_load_explicit(&sys->global_len, memory_order_relaxed);
+    uint32_t room = TR_RUNQ_SIZE - tr_runq_len(&w->runq) + 1; /* +1: the one returned */
     uint32_t n = len / sys->cfg.workers + 1;
     if (n > len)
         n = len;
     if (n > TR_RUNQ_SIZE / 2)
         n = TR_RUNQ_SIZE / 2;
+    if (n > room)
+        n = room;
     tr_actor *first = NULL;
     for (uint32_t i = 0; i < n; i++) {
         tr_actor *a = sys->global_head;
@@ -74,7 +77,7 @@ static tr_actor *global_take(tr_system *sys, tr_worker *w) {
         if (!first)
             first = a;
         else
-            tr_runq_put(&w->runq, a); /* cannot fail: the ring was empty and n <= half */
+            tr_runq_put(&w->runq, a); /* cannot fail: n fits the room; only the owner adds */
     }
     atomic_fetch_sub_explicit(&sys->global_len, n, memory_order_relaxed);
     uv_mutex_unlock(&sys->global_lock);
