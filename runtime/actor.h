@@ -5,7 +5,7 @@
  * and a compare, and a pid stays safe to use forever: blocks are never freed
  * while the system runs, only reused under a new generation. The first cache
  * line holds what senders touch, the second what the running worker touches.
- * Small state (<= 24 bytes) lives inline in the block. */
+ * Small state (<= 32 bytes) lives inline in the block. */
 #ifndef TR_ACTOR_H
 #define TR_ACTOR_H
 
@@ -23,7 +23,7 @@ enum tr_actor_flags {
     TR_ACTORF_EXITING = 2, /* tr_exit was called */
 };
 
-#define TR_INLINE_STATE 24
+#define TR_INLINE_STATE 32
 
 typedef struct tr_actor {
     /* line 0: what senders touch (and rarely written owner fields) */
@@ -41,7 +41,6 @@ typedef struct tr_actor {
     _Alignas(64) const tr_actor_spec *spec;
     tr_receive_fn receive;
     void *state;
-    struct tr_actor *sched_next; /* global run queue link */
     union {
         struct tr_asks *asks;       /* pending tr_ask_async refs, while live */
         struct tr_actor *free_next; /* free-block list link, while free */

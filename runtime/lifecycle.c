@@ -169,10 +169,10 @@ static void send_stop(tr_system *sys, tr_worker *w, tr_pid pid) {
     tr_msg_deliver(sys, w, pid, m);
 }
 
-/* init failed: the actor never lived. Its block drains whatever init's
- * correspondents sent and is then reused. */
-static void spawn_abort(tr_system *sys, tr_worker *w, tr_actor *a) {
-    actor_retire(sys, w, a);
+/* Gives up a claimed block that will not hold a live actor: it drains
+ * whatever was sent to it and is then reused. */
+static void block_abandon(tr_system *sys, tr_worker *w, tr_actor *a) {
+    a->flags = TR_ACTORF_ZOMBIE;
     if (!finish_turn(sys, w, a))
         tr_sched_ready(sys, w, a, 0);
 }
@@ -185,6 +185,12 @@ tr_pid tr_spawn(tr_system *sys, const tr_actor_spec *spec, const void *arg) {
     tr_actor *a = tr_table_take(&sys->table, w ? &w->blocks : NULL);
     if (!a)
         return TR_ENOMEM;
+    uint32_t blocks = atomic_load_explicit(&sys->table.nchunks, memory_order_relaxed) * TR_CHUNK_SIZE;
+    if (tr_globalq_capacity(&sys->globalq) < blocks &&
+        tr_globalq_reserve(&sys->globalq, blocks) != 0) {
+        block_abandon(sys, w, a);
+        return TR_ENOMEM;
+    }
     a->spec = spec;
     a->receive = spec->receive;
     a->asks = NULL;
@@ -192,8 +198,7 @@ tr_pid tr_spawn(tr_system *sys, const tr_actor_spec *spec, const void *arg) {
     a->exit_reason = 0;
     a->state = state_alloc(sys, w, a, spec->state_size);
     if (!a->state) {
-        a->flags = TR_ACTORF_ZOMBIE;
-        finish_turn(sys, w, a);
+        block_abandon(sys, w, a);
         return TR_ENOMEM;
     }
     a->gen = (a->gen + 1) & TR_GEN_MASK;
@@ -212,8 +217,9 @@ tr_pid tr_spawn(tr_system *sys, const tr_actor_spec *spec, const void *arg) {
         tr_tls_ctx = outer;
         if (rc >= 0 && (a->flags & TR_ACTORF_EXITING))
             rc = a->exit_reason < 0 ? a->exit_reason : TR_ESTOPPED;
-        if (rc < 0) {
-            spawn_abort(sys, w, a);
+        if (rc < 0) { /* the actor never lived */
+            actor_retire(sys, w, a);
+            block_abandon(sys, w, a);
             if (!w)
                 tr_sched_check_done(sys);
             return rc;

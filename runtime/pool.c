@@ -28,11 +28,11 @@ void tr_pool_destroy(tr_pool *p) {
 }
 
 uint8_t tr_pool_class(size_t size) {
-    size_t s = 16;
-    for (uint8_t c = 0; c < TR_POOL_CLASSES; c++, s <<= 1)
-        if (size <= s)
-            return c;
-    return TR_POOL_HEAP;
+    if (size <= 16)
+        return 0;
+    if (size > TR_POOL_MAX_BLOCK)
+        return TR_POOL_HEAP;
+    return (uint8_t)(64 - __builtin_clzll((unsigned long long)size - 1) - 4); /* log2, rounded up, - log2(16) */
 }
 
 size_t tr_pool_class_size(uint8_t cls) { return (size_t)16 << cls; }

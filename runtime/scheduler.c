@@ -34,54 +34,23 @@ _Thread_local tr_worker *tr_tls_worker __attribute__((tls_model("initial-exec"))
 
 /* ---- the global queue ---- */
 
-static void global_push_locked(tr_system *sys, tr_actor *a) {
-    a->sched_next = NULL;
-    if (sys->global_tail)
-        sys->global_tail->sched_next = a;
-    else
-        sys->global_head = a;
-    sys->global_tail = a;
-}
-
-static void global_push_many(tr_system *sys, tr_actor **as, uint32_t n, tr_actor *last) {
-    uv_mutex_lock(&sys->global_lock);
-    for (uint32_t i = 0; i < n; i++)
-        global_push_locked(sys, as[i]);
-    if (last)
-        global_push_locked(sys, last);
-    atomic_fetch_add_explicit(&sys->global_len, n + (last != NULL), memory_order_seq_cst);
-    uv_mutex_unlock(&sys->global_lock);
-}
-
 /* Takes one actor for w from the global queue and moves a fair share of the
  * rest into w's ring. */
 static tr_actor *global_take(tr_system *sys, tr_worker *w) {
-    if (atomic_load_explicit(&sys->global_len, memory_order_acquire) == 0)
+    uint32_t len = tr_globalq_len(&sys->globalq);
+    if (len == 0)
         return NULL;
-    uv_mutex_lock(&sys->global_lock);
-    uint32_t len = atomic_load_explicit(&sys->global_len, memory_order_relaxed);
-    uint32_t room = TR_RUNQ_SIZE - tr_runq_len(&w->runq) + 1; /* +1: the one returned */
     uint32_t n = len / sys->cfg.workers + 1;
-    if (n > len)
-        n = len;
+    uint32_t room = TR_RUNQ_SIZE - tr_runq_len(&w->runq) + 1; /* +1: the one returned */
     if (n > TR_RUNQ_SIZE / 2)
         n = TR_RUNQ_SIZE / 2;
     if (n > room)
         n = room;
-    tr_actor *first = NULL;
-    for (uint32_t i = 0; i < n; i++) {
-        tr_actor *a = sys->global_head;
-        sys->global_head = a->sched_next;
-        if (!sys->global_head)
-            sys->global_tail = NULL;
-        if (!first)
-            first = a;
-        else
-            tr_runq_put(&w->runq, a); /* cannot fail: n fits the room; only the owner adds */
-    }
-    atomic_fetch_sub_explicit(&sys->global_len, n, memory_order_relaxed);
-    uv_mutex_unlock(&sys->global_lock);
-    return first;
+    tr_actor *got[TR_RUNQ_SIZE / 2];
+    n = tr_globalq_take(&sys->globalq, got, n);
+    for (uint32_t i = 1; i < n; i++)
+        tr_runq_put(&w->runq, got[i]); /* cannot fail: n fits the room; only the owner adds */
+    return n ? got[0] : NULL;
 }
 
 /* ---- waking ---- */
@@ -121,7 +90,7 @@ static void local_push(tr_worker *w, tr_actor *a) {
     if (!tr_runq_put(&w->runq, a)) {
         tr_actor *half[TR_RUNQ_SIZE / 2];
         uint32_t n = tr_runq_grab(&w->runq, half, TR_RUNQ_SIZE / 2);
-        global_push_many(sys, half, n, a);
+        tr_globalq_push(&sys->globalq, half, n, a);
     }
     if (atomic_load_explicit(&sys->nparked, memory_order_relaxed) > 0)
         wake_one(sys, w->index + 1);
@@ -129,7 +98,7 @@ static void local_push(tr_worker *w, tr_actor *a) {
 
 void tr_sched_ready(tr_system *sys, tr_worker *w, tr_actor *a, int next) {
     if (!w) {
-        global_push_many(sys, NULL, 0, a);
+        tr_globalq_push(&sys->globalq, NULL, 0, a);
         if (atomic_load_explicit(&sys->nparked, memory_order_seq_cst) > 0)
             wake_one(sys, 0);
         return;
@@ -189,7 +158,7 @@ static tr_actor *find_work(tr_worker *w) {
 }
 
 static int work_visible(tr_system *sys) {
-    if (atomic_load_explicit(&sys->global_len, memory_order_seq_cst) > 0)
+    if (tr_globalq_len(&sys->globalq) > 0)
         return 1;
     for (unsigned i = 0; i < sys->cfg.workers; i++)
         if (tr_runq_len(&sys->workers[i].runq) > 0)

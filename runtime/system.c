@@ -37,7 +37,7 @@ static void system_free(tr_system *sys) {
     tr_names_destroy(&sys->names);
     tr_table_destroy(&sys->table);
     tr_pool_destroy(&sys->pool);
-    uv_mutex_destroy(&sys->global_lock);
+    tr_globalq_destroy(&sys->globalq);
     uv_cond_destroy(&sys->done_cond);
     uv_mutex_destroy(&sys->lock);
     free(sys->workers);
@@ -64,7 +64,7 @@ int tr_system_create(const tr_system_config *cfg, tr_system **out) {
     }
     memset(sys->workers, 0, sizeof(tr_worker) * cfg->workers);
     if (uv_mutex_init(&sys->lock) || uv_cond_init(&sys->done_cond) ||
-        uv_mutex_init(&sys->global_lock) || tr_pool_init(&sys->pool) ||
+        tr_globalq_init(&sys->globalq) || tr_pool_init(&sys->pool) ||
         tr_table_init(&sys->table) || tr_names_init(&sys->names) ||
         tr_waiters_init(&sys->waiters)) {
         free(sys->workers);

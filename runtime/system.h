@@ -4,6 +4,7 @@
 #define TR_SYSTEM_H
 
 #include "actor.h"
+#include "globalq.h"
 #include "msg.h"
 #include "names.h"
 #include "pool.h"
@@ -57,9 +58,7 @@ struct tr_system {
     uv_mutex_t lock; /* guards the DONE transition; done_cond signals it */
     uv_cond_t done_cond;
 
-    uv_mutex_t global_lock; /* the global run queue */
-    tr_actor *global_head, *global_tail;
-    _Atomic uint32_t global_len;
+    tr_globalq globalq;
 
     tr_counters plain; /* what plain threads did (written with fetch_add) */
     tr_pool pool;
