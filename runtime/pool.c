@@ -1,4 +1,4 @@
-/* pool.c — see pool.h. A batch is a chain of TR_POOL_BATCH blocks linked
+/* pool.c — see pool.h: the slow paths. A batch is a chain of TR_POOL_BATCH blocks linked
  * through `next`; batches are chained to each other through the first block's
  * `next_batch`. Only the owning worker touches a tr_pool_local; everything in
  * tr_pool itself is under its lock. */
@@ -7,13 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TR_POOL_BATCH 128u
 #define TR_POOL_SLAB ((size_t)64 << 10)
-
-struct tr_pool_block {
-    tr_pool_block *next;
-    tr_pool_block *next_batch;
-};
 
 int tr_pool_init(tr_pool *p) {
     memset(p, 0, sizeof *p);
@@ -26,16 +20,6 @@ void tr_pool_destroy(tr_pool *p) {
     free(p->slabs);
     uv_mutex_destroy(&p->lock);
 }
-
-uint8_t tr_pool_class(size_t size) {
-    if (size <= 16)
-        return 0;
-    if (size > TR_POOL_MAX_BLOCK)
-        return TR_POOL_HEAP;
-    return (uint8_t)(64 - __builtin_clzll((unsigned long long)size - 1) - 4); /* log2, rounded up, - log2(16) */
-}
-
-size_t tr_pool_class_size(uint8_t cls) { return (size_t)16 << cls; }
 
 /* Carves a new slab into blocks of class cls and puts them on local. Locked. */
 static int pool_grow(tr_pool *p, tr_pool_local *local, uint8_t cls) {
@@ -81,11 +65,9 @@ static void *local_pop(tr_pool_local *local, uint8_t cls) {
     return b;
 }
 
-void *tr_pool_alloc(tr_pool *p, tr_pool_local *local, uint8_t cls, size_t size) {
+void *tr_pool_alloc_slow(tr_pool *p, tr_pool_local *local, uint8_t cls, size_t size) {
     if (cls == TR_POOL_HEAP)
         return malloc(size);
-    if (local && local->free[cls])
-        return local_pop(local, cls);
     void *b = NULL;
     uv_mutex_lock(&p->lock);
     tr_pool_local *from = local ? local : &p->shared;
@@ -114,7 +96,7 @@ static void local_push(tr_pool_local *local, uint8_t cls, void *block) {
     local->count[cls]++;
 }
 
-void tr_pool_free(tr_pool *p, tr_pool_local *local, uint8_t cls, void *block) {
+void tr_pool_free_slow(tr_pool *p, tr_pool_local *local, uint8_t cls, void *block) {
     if (cls == TR_POOL_HEAP) {
         free(block);
         return;

@@ -18,7 +18,12 @@
 #define TR_POOL_HEAP 0xFF  /* the class of a block too big for the pool: plain malloc */
 #define TR_POOL_MAX_BLOCK ((size_t)16 << 10)
 
-typedef struct tr_pool_block tr_pool_block;
+typedef struct tr_pool_block {
+    struct tr_pool_block *next;
+    struct tr_pool_block *next_batch; /* in the first block of a batch on the global list */
+} tr_pool_block;
+
+#define TR_POOL_BATCH 128u
 
 typedef struct tr_pool_local {
     tr_pool_block *free[TR_POOL_CLASSES];
@@ -38,14 +43,43 @@ int tr_pool_init(tr_pool *p);
 void tr_pool_destroy(tr_pool *p);
 
 /* The class that fits size bytes, or TR_POOL_HEAP. */
-uint8_t tr_pool_class(size_t size);
-size_t tr_pool_class_size(uint8_t cls);
+static inline uint8_t tr_pool_class(size_t size) {
+    if (size <= 16)
+        return 0;
+    if (size > TR_POOL_MAX_BLOCK)
+        return TR_POOL_HEAP;
+    return (uint8_t)(64 - __builtin_clzll((unsigned long long)size - 1) - 4); /* log2 up, - log2(16) */
+}
+
+static inline size_t tr_pool_class_size(uint8_t cls) { return (size_t)16 << cls; }
+
+/* The slow paths of the two below: the global pool, plain threads, malloc. */
+void *tr_pool_alloc_slow(tr_pool *p, tr_pool_local *local, uint8_t cls, size_t size);
+void tr_pool_free_slow(tr_pool *p, tr_pool_local *local, uint8_t cls, void *block);
 
 /* Allocates a block of class cls (or malloc for TR_POOL_HEAP with size).
  * local is the calling worker's list, or NULL from a plain thread.
  * Returns NULL when out of memory. */
-void *tr_pool_alloc(tr_pool *p, tr_pool_local *local, uint8_t cls, size_t size);
-void tr_pool_free(tr_pool *p, tr_pool_local *local, uint8_t cls, void *block);
+static inline void *tr_pool_alloc(tr_pool *p, tr_pool_local *local, uint8_t cls, size_t size) {
+    if (local && cls != TR_POOL_HEAP && local->free[cls]) {
+        tr_pool_block *b = local->free[cls];
+        local->free[cls] = b->next;
+        local->count[cls]--;
+        return b;
+    }
+    return tr_pool_alloc_slow(p, local, cls, size);
+}
+
+static inline void tr_pool_free(tr_pool *p, tr_pool_local *local, uint8_t cls, void *block) {
+    if (local && cls != TR_POOL_HEAP && local->count[cls] + 1 < 2 * TR_POOL_BATCH) {
+        tr_pool_block *b = block;
+        b->next = local->free[cls];
+        local->free[cls] = b;
+        local->count[cls]++;
+        return;
+    }
+    tr_pool_free_slow(p, local, cls, block);
+}
 
 /* Hands every block of a worker's lists back to the global pool (worker exit). */
 void tr_pool_local_flush(tr_pool *p, tr_pool_local *local);
