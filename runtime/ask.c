@@ -103,7 +103,7 @@ static int ask_timer_start(tr_ctx *cx, uint32_t ref, int timeout_ms) {
 
 int tr_ask_async(tr_ctx *cx, tr_pid to, tr_msg *req, int timeout_ms, uint32_t *ref) {
     if (!tr_ctx_check(cx) || !cx->worker)
-        return TR_ENOTACTOR;
+        return tr_msg_consume(req, TR_ENOTACTOR);
     if (!req || !ref || timeout_ms <= 0)
         return TR_EINVAL;
     if (atomic_load_explicit(&req->state, memory_order_relaxed) != TR_MSG_OWNED)
@@ -131,7 +131,7 @@ int tr_ask_async(tr_ctx *cx, tr_pid to, tr_msg *req, int timeout_ms, uint32_t *r
 
 int tr_reply_msg(tr_ctx *cx, const tr_msg *m, tr_msg *reply) {
     if (!tr_ctx_check(cx))
-        return TR_ENOTACTOR;
+        return tr_msg_consume(reply, TR_ENOTACTOR);
     if (!m || !reply)
         return TR_EINVAL;
     if (atomic_load_explicit(&reply->state, memory_order_relaxed) != TR_MSG_OWNED)

@@ -91,11 +91,15 @@ static void deliver(tr_ctx *cx, tr_msg *m) {
         tr_msg_dead_letter(sys, w, m);
         return;
     }
-    switch (m->kind) {
-    case TR_KIND_STOP:
-        tr_msg_release(sys, w, m);
+    /* A stop ends the actor at its next message, whatever is queued before the
+       stop message itself: pending mail becomes dead letters. */
+    if (m->kind == TR_KIND_STOP ||
+        atomic_load_explicit(&sys->state, memory_order_relaxed) != TR_SYS_RUNNING) {
         actor_exit(cx, TR_ESTOPPED);
+        tr_msg_dead_letter(sys, w, m);
         return;
+    }
+    switch (m->kind) {
     case TR_KIND_ASK_TIMEOUT:
         if (!tr_asks_settle(a, m->ref)) { /* answered in time: nothing to say */
             tr_msg_release(sys, w, m);
@@ -129,25 +133,19 @@ enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
     tr_ctx cx = {.sys = w->sys, .worker = w, .actor = a};
     tr_tls_ctx = &cx;
     unsigned batch = w->sys->cfg.batch;
-    uint32_t counted = 0;
-    enum tr_run_result result = TR_RUN_AGAIN;
     for (unsigned n = 0; n < batch; n++) {
         tr_node *node = tr_mpsc_pop(&a->mailbox);
         if (!node) {
-            if (counted)
-                atomic_fetch_sub_explicit(&a->depth, counted, memory_order_relaxed);
-            counted = 0;
             tr_tls_ctx = NULL;
             return finish_turn(w->sys, w, a) ? TR_RUN_IDLE : TR_RUN_AGAIN;
         }
         tr_msg *m = (tr_msg *)node;
-        counted += (m->flags & TR_MSGF_COUNTED) != 0;
+        if (m->flags & TR_MSGF_COUNTED) /* a bounded mailbox: the message is out of it now */
+            atomic_fetch_sub_explicit(&a->depth, 1, memory_order_relaxed);
         deliver(&cx, m);
     }
-    if (counted)
-        atomic_fetch_sub_explicit(&a->depth, counted, memory_order_relaxed);
     tr_tls_ctx = NULL;
-    return result;
+    return TR_RUN_AGAIN;
 }
 
 /* ---- spawning ---- */

@@ -121,10 +121,16 @@ int tr_msg_send(tr_system *sys, tr_pid to, tr_msg *m) {
     return tr_msg_deliver(sys, tr_worker_of(sys), to, m);
 }
 
+int tr_msg_consume(tr_msg *m, int code) {
+    if (m && atomic_load_explicit(&m->state, memory_order_relaxed) == TR_MSG_OWNED)
+        tr_msg_release(m->sys, tr_worker_of(m->sys), m);
+    return code;
+}
+
 int tr_msg_forward(tr_ctx *cx, tr_pid to, tr_msg *m) {
     cx = tr_ctx_check(cx);
     if (!cx)
-        return TR_ENOTACTOR;
+        return tr_msg_consume(m, TR_ENOTACTOR);
     if (!m || m != cx->current || cx->consumed)
         return TR_EINVAL;
     cx->consumed = 1;

@@ -54,6 +54,10 @@ tr_msg *tr_msg_grow(struct tr_system *sys, struct tr_worker *w, tr_msg *m, size_
 /* Delivers m (header filled but for `to`) to pid's mailbox; consumes m. */
 int tr_msg_deliver(struct tr_system *sys, struct tr_worker *w, tr_pid to, tr_msg *m);
 
+/* Frees m if the caller owns it; returns code. For the error paths of
+ * functions that consume their message whatever they return. */
+int tr_msg_consume(tr_msg *m, int code);
+
 /* Counts m as a dead letter (unless it is a runtime-internal message) and
  * frees it. */
 void tr_msg_dead_letter(struct tr_system *sys, struct tr_worker *w, tr_msg *m);

@@ -51,8 +51,8 @@ struct tr_system {
     tr_system_config cfg;
     unsigned node;
     tr_worker *workers;
-    _Atomic int state;
-    _Atomic uint32_t nparked;
+    _Atomic int state;                 /* read on every message: keep it apart from... */
+    _Alignas(64) _Atomic uint32_t nparked; /* ...what parking workers write */
     _Atomic uint32_t ref_seq; /* references of plain-thread asks */
 
     uv_mutex_t lock; /* guards the DONE transition; done_cond signals it */

@@ -156,10 +156,8 @@ int tr_ask(tr_system *sys, tr_pid to, tr_msg *req, tr_msg **reply, int timeout_m
     if (atomic_load_explicit(&req->state, memory_order_relaxed) != TR_MSG_OWNED)
         return TR_EALREADY;
     *reply = NULL;
-    if (tr_tls_worker) {
-        tr_msg_release(req->sys, tr_tls_worker->sys == req->sys ? tr_tls_worker : NULL, req);
-        return TR_EINACTOR;
-    }
+    if (tr_tls_worker)
+        return tr_msg_consume(req, TR_EINACTOR);
     tr_waiter *wt = waiter_get(&sys->waiters, TR_WAITER_NODE);
     if (!wt) {
         tr_msg_release(sys, NULL, req);
