@@ -62,9 +62,82 @@ void tr_packer_discard(tr_packer *p) {
     }
 }
 
+/* Reads a big-endian length of n bytes at p. */
+static uint64_t be_read(const unsigned char *p, int n) {
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* Checks that buf holds exactly one msgpack object whose declared lengths all
+ * fit in it, before msgpack-c allocates for it: a frame claiming a billion
+ * array entries must be refused, not answered with a billion-entry
+ * allocation. Every object takes at least one byte, so a container may not
+ * declare more entries than there are bytes left. */
+static int frame_ok(const unsigned char *buf, size_t len) {
+    size_t pos = 0;
+    uint64_t pending = 1; /* objects still to read */
+    while (pending > 0) {
+        if (pos >= len)
+            return 0;
+        unsigned char b = buf[pos++];
+        uint64_t items = 0, skip = 0;
+        int hdr = 0; /* bytes of length that follow the type byte */
+        if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+        } else if (b >= 0x80 && b <= 0x8f) {
+            items = 2u * (b & 0x0f);
+        } else if (b >= 0x90 && b <= 0x9f) {
+            items = b & 0x0f;
+        } else if (b >= 0xa0 && b <= 0xbf) {
+            skip = b & 0x1f;
+        } else {
+            switch (b) {
+            case 0xcc: case 0xd0: skip = 1; break;
+            case 0xcd: case 0xd1: skip = 2; break;
+            case 0xca: case 0xce: case 0xd2: skip = 4; break;
+            case 0xcb: case 0xcf: case 0xd3: skip = 8; break;
+            case 0xd4: skip = 2; break;
+            case 0xd5: skip = 3; break;
+            case 0xd6: skip = 5; break;
+            case 0xd7: skip = 9; break;
+            case 0xd8: skip = 17; break;
+            case 0xc4: case 0xd9: hdr = 1; break;
+            case 0xc5: case 0xda: hdr = 2; break;
+            case 0xc6: case 0xdb: hdr = 4; break;
+            case 0xc7: hdr = 1; skip = 1; break; /* ext 8: length, then type */
+            case 0xc8: hdr = 2; skip = 1; break;
+            case 0xc9: hdr = 4; skip = 1; break;
+            case 0xdc: case 0xde: hdr = 2; break;
+            case 0xdd: case 0xdf: hdr = 4; break;
+            default: return 0; /* 0xc1: never used */
+            }
+        }
+        if (hdr) {
+            if (len - pos < (size_t)hdr)
+                return 0;
+            uint64_t n = be_read(buf + pos, hdr);
+            pos += (size_t)hdr;
+            if (b == 0xdc || b == 0xdd)
+                items = n;
+            else if (b == 0xde || b == 0xdf)
+                items = 2 * n;
+            else
+                skip += n;
+        }
+        if (skip > len - pos || items > len - pos)
+            return 0;
+        pos += (size_t)skip;
+        pending += items - 1;
+    }
+    return pos == len;
+}
+
 int tr_msg_unpack(const tr_msg *m, msgpack_zone *zone, msgpack_object *out) {
     if (!m || !zone || !out)
         return TR_EINVAL;
+    if (!frame_ok(m->data, m->size))
+        return TR_EBADMSG;
     size_t off = 0;
     msgpack_unpack_return r = msgpack_unpack((const char *)m->data, m->size, &off, zone, out);
     if (r == MSGPACK_UNPACK_SUCCESS)

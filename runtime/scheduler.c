@@ -18,7 +18,11 @@
  * for one sleeper).
  *
  * The system is done when no actor is live; workers check that when they run
- * out of work, from per-worker counters read exited-first (see system.c). */
+ * out of work, from per-worker counters read exited-first (see system.c).
+ * Wake-ups of every worker (stop, done) are sent under the system lock, and a
+ * worker marks the loops as closing under the same lock before it closes its
+ * handles, so no uv_async_send can reach a closed handle; single wake-ups
+ * take the lock too (they cost a syscall anyway). */
 #include "scheduler.h"
 
 #include "ask.h"
@@ -71,16 +75,27 @@ static int wake_one(tr_system *sys, unsigned start) {
         if (atomic_load_explicit(&v->parked, memory_order_relaxed) &&
             atomic_compare_exchange_strong(&v->parked, &one, 0)) {
             atomic_fetch_sub(&sys->nparked, 1);
-            uv_async_send(&v->wake);
+            uv_mutex_lock(&sys->lock); /* a wake-up costs a syscall anyway */
+            if (!sys->loops_closing)
+                uv_async_send(&v->wake);
+            uv_mutex_unlock(&sys->lock);
             return 1;
         }
     }
     return 0;
 }
 
-void tr_sched_wake_all(tr_system *sys) {
+void tr_sched_wake_all_locked(tr_system *sys) {
+    if (sys->loops_closing)
+        return;
     for (unsigned i = 0; i < sys->cfg.workers; i++)
         uv_async_send(&sys->workers[i].wake);
+}
+
+void tr_sched_wake_all(tr_system *sys) {
+    uv_mutex_lock(&sys->lock);
+    tr_sched_wake_all_locked(sys);
+    uv_mutex_unlock(&sys->lock);
 }
 
 /* ---- making actors runnable ---- */
@@ -211,6 +226,9 @@ static void worker_main(void *arg) {
         if (w->active_handles && w->tick % TR_POLL_EVERY == 0)
             uv_run(&w->loop, UV_RUN_NOWAIT);
     }
+    uv_mutex_lock(&sys->lock); /* no wake-up may reach a handle from here on */
+    sys->loops_closing = 1;
+    uv_mutex_unlock(&sys->lock);
     uv_walk(&w->loop, close_handle, NULL);
     uv_run(&w->loop, UV_RUN_DEFAULT);
     if (w->zone)

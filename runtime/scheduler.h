@@ -18,8 +18,9 @@ void tr_sched_ready(tr_system *sys, tr_worker *w, tr_actor *a, int next);
 int tr_sched_start(tr_system *sys);
 /* Joins the worker threads once the system is DONE. */
 void tr_sched_join(tr_system *sys);
-/* Wakes every parked worker (stop, done). */
+/* Wakes every worker (stop, done); the second form with sys->lock held. */
 void tr_sched_wake_all(tr_system *sys);
+void tr_sched_wake_all_locked(tr_system *sys);
 /* Marks the system DONE if no actor is live (stopping, or all exited). */
 void tr_sched_check_done(tr_system *sys);
 

@@ -105,10 +105,12 @@ void tr_sched_check_done(tr_system *sys) {
     if (exited != spawned || (spawned == 0 && state == TR_SYS_RUNNING))
         return;
     uv_mutex_lock(&sys->lock);
-    atomic_store(&sys->state, TR_SYS_DONE);
-    uv_cond_broadcast(&sys->done_cond);
+    if (atomic_load(&sys->state) != TR_SYS_DONE) {
+        atomic_store(&sys->state, TR_SYS_DONE);
+        uv_cond_broadcast(&sys->done_cond);
+        tr_sched_wake_all_locked(sys);
+    }
     uv_mutex_unlock(&sys->lock);
-    tr_sched_wake_all(sys);
 }
 
 int tr_system_stop(tr_system *sys) {
@@ -120,6 +122,23 @@ int tr_system_stop(tr_system *sys) {
         tr_sched_wake_all(sys); /* so that parked workers see whether anything is left */
     }
     return 0;
+}
+
+/* Once DONE: the first waiter joins the workers and drains every mailbox, so
+ * that when any wait returns no thread of the system runs and every message is
+ * accounted for. Locked on entry and exit. */
+static void system_finish(tr_system *sys) {
+    if (sys->finish == TR_FINISH_NONE) {
+        sys->finish = TR_FINISH_RUNNING;
+        uv_mutex_unlock(&sys->lock);
+        tr_sched_join(sys);
+        tr_actors_reap_all(sys);
+        uv_mutex_lock(&sys->lock);
+        sys->finish = TR_FINISH_DONE;
+        uv_cond_broadcast(&sys->done_cond);
+    }
+    while (sys->finish != TR_FINISH_DONE)
+        uv_cond_wait(&sys->done_cond, &sys->lock);
 }
 
 int tr_system_wait(tr_system *sys, int timeout_ms) {
@@ -139,6 +158,8 @@ int tr_system_wait(tr_system *sys, int timeout_ms) {
         else
             uv_cond_timedwait(&sys->done_cond, &sys->lock, deadline - now);
     }
+    if (rc == 0)
+        system_finish(sys);
     uv_mutex_unlock(&sys->lock);
     return rc;
 }
@@ -150,8 +171,6 @@ int tr_system_shutdown(tr_system *sys) {
         return TR_EINACTOR;
     tr_system_stop(sys);
     tr_system_wait(sys, -1);
-    tr_sched_join(sys);
-    tr_actors_reap_all(sys);
     system_free(sys);
     return 0;
 }

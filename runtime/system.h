@@ -55,8 +55,10 @@ struct tr_system {
     _Alignas(64) _Atomic uint32_t nparked; /* ...what parking workers write */
     _Atomic uint32_t ref_seq; /* references of plain-thread asks */
 
-    uv_mutex_t lock; /* guards the DONE transition; done_cond signals it */
+    uv_mutex_t lock; /* guards the DONE transition and `finish`; done_cond signals both */
     uv_cond_t done_cond;
+    enum { TR_FINISH_NONE, TR_FINISH_RUNNING, TR_FINISH_DONE } finish; /* joining the workers */
+    int loops_closing; /* a worker is closing its uv handles: wake nobody any more */
 
     tr_globalq globalq;
 
