@@ -132,32 +132,28 @@ static void deliver(tr_ctx *cx, tr_msg *m) {
 enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
     tr_ctx cx = {.sys = w->sys, .worker = w, .actor = a};
     tr_tls_ctx = &cx;
+    w->in_callback = 1;
     unsigned batch = w->sys->cfg.batch;
+    enum tr_run_result result = TR_RUN_AGAIN;
     for (unsigned n = 0; n < batch; n++) {
         tr_node *node = tr_mpsc_pop(&a->mailbox);
         if (!node) {
-            tr_tls_ctx = NULL;
-            return finish_turn(w->sys, w, a) ? TR_RUN_IDLE : TR_RUN_AGAIN;
+            result = finish_turn(w->sys, w, a) ? TR_RUN_IDLE : TR_RUN_AGAIN;
+            break;
         }
         tr_msg *m = (tr_msg *)node;
         if (m->flags & TR_MSGF_COUNTED) /* a bounded mailbox: the message is out of it now */
             atomic_fetch_sub_explicit(&a->depth, 1, memory_order_relaxed);
         deliver(&cx, m);
+        tr_outbox_flush(w); /* what the callback sent leaves when it returns */
     }
+    w->in_callback = 0;
     tr_tls_ctx = NULL;
-    return TR_RUN_AGAIN;
+    return result;
 }
 
 /* ---- spawning ---- */
 
-static int spawn_check(tr_system *sys, const tr_actor_spec *spec) {
-    if (!sys || !spec || !spec->receive || spec->state_size > TR_STATE_MAX ||
-        spec->overflow != TR_OVERFLOW_FAIL)
-        return TR_EINVAL;
-    if (atomic_load(&sys->state) != TR_SYS_RUNNING)
-        return TR_ESTOPPED;
-    return 0;
-}
 
 static void send_stop(tr_system *sys, tr_worker *w, tr_pid pid) {
     tr_msg *m = tr_msg_alloc(sys, w, 0, 0);
@@ -175,19 +171,30 @@ static void block_abandon(tr_system *sys, tr_worker *w, tr_actor *a) {
         tr_sched_ready(sys, w, a, 0);
 }
 
+/* A spawn that was admitted (counted) but could not complete. */
+static tr_pid spawn_fail(tr_system *sys, tr_worker *w, int rc) {
+    TR_BUMP(sys, w, exited);
+    if (!w)
+        tr_sched_check_done(sys);
+    return rc;
+}
+
 tr_pid tr_spawn(tr_system *sys, const tr_actor_spec *spec, const void *arg) {
-    int rc = spawn_check(sys, spec);
+    if (!sys || !spec || !spec->receive || spec->state_size > TR_STATE_MAX ||
+        spec->overflow != TR_OVERFLOW_FAIL)
+        return TR_EINVAL;
+    tr_worker *w = tr_worker_of(sys);
+    int rc = tr_spawn_admit(sys, w);
     if (rc)
         return rc;
-    tr_worker *w = tr_worker_of(sys);
     tr_actor *a = tr_table_take(&sys->table, w ? &w->blocks : NULL);
     if (!a)
-        return TR_ENOMEM;
+        return spawn_fail(sys, w, TR_ENOMEM);
     uint32_t blocks = atomic_load_explicit(&sys->table.nchunks, memory_order_relaxed) * TR_CHUNK_SIZE;
     if (tr_globalq_capacity(&sys->globalq) < blocks &&
         tr_globalq_reserve(&sys->globalq, blocks) != 0) {
         block_abandon(sys, w, a);
-        return TR_ENOMEM;
+        return spawn_fail(sys, w, TR_ENOMEM);
     }
     a->spec = spec;
     a->receive = spec->receive;
@@ -197,7 +204,7 @@ tr_pid tr_spawn(tr_system *sys, const tr_actor_spec *spec, const void *arg) {
     a->state = state_alloc(sys, w, a, spec->state_size);
     if (!a->state) {
         block_abandon(sys, w, a);
-        return TR_ENOMEM;
+        return spawn_fail(sys, w, TR_ENOMEM);
     }
     a->gen = (a->gen + 1) & TR_GEN_MASK;
     if (a->gen == 0)
@@ -205,7 +212,6 @@ tr_pid tr_spawn(tr_system *sys, const tr_actor_spec *spec, const void *arg) {
     tr_pid pid = tr_pid_make(sys->node, a->gen, a->slot);
     atomic_store_explicit(&a->capacity, spec->mailbox_capacity, memory_order_relaxed);
     atomic_store_explicit(&a->named, 0, memory_order_relaxed);
-    TR_BUMP(sys, w, spawned);
     atomic_store(&a->pid, pid);
     if (spec->init) {
         tr_ctx cx = {.sys = sys, .worker = w, .actor = a};

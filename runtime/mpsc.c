@@ -19,6 +19,8 @@
  *    "stub|IDLE"; whichever of claim and the producer's exchange comes first
  *    wins the consumer side, the other sees it taken (claim fails / the
  *    producer sees no IDLE bit).
+ * 5. A chain is linked by its producer alone before the exchange publishes it,
+ *    so to everyone else it is one push of its last node.
  * Memory order: the link store is release and every load of next is acquire,
  * so a popped node's contents are visible to the consumer; exchanges are
  * acq_rel so the IDLE hand-over carries the previous consumer's writes. */
@@ -34,13 +36,15 @@ void tr_mpsc_init(tr_mpsc *q) {
     atomic_init(&q->head, (uintptr_t)&q->stub | IDLE);
 }
 
-bool tr_mpsc_push(tr_mpsc *q, tr_node *n) {
-    atomic_store_explicit(&n->next, NULL, memory_order_relaxed);
-    uintptr_t prev = atomic_exchange_explicit(&q->head, (uintptr_t)n, memory_order_acq_rel);
+bool tr_mpsc_push_chain(tr_mpsc *q, tr_node *first, tr_node *last) {
+    atomic_store_explicit(&last->next, NULL, memory_order_relaxed);
+    uintptr_t prev = atomic_exchange_explicit(&q->head, (uintptr_t)last, memory_order_acq_rel);
     tr_node *p = (tr_node *)(prev & ~IDLE);
-    atomic_store_explicit(&p->next, n, memory_order_release);
+    atomic_store_explicit(&p->next, first, memory_order_release);
     return (prev & IDLE) != 0;
 }
+
+bool tr_mpsc_push(tr_mpsc *q, tr_node *n) { return tr_mpsc_push_chain(q, n, n); }
 
 tr_node *tr_mpsc_pop(tr_mpsc *q) {
     tr_node *tail = q->tail;

@@ -30,6 +30,10 @@ void tr_mpsc_init(tr_mpsc *q);
  * consumer side and must schedule it. Any thread. */
 bool tr_mpsc_push(tr_mpsc *q, tr_node *n);
 
+/* Appends the chain first..last (linked through next, in order) with one
+ * exchange. Returns as tr_mpsc_push. Any thread. */
+bool tr_mpsc_push_chain(tr_mpsc *q, tr_node *first, tr_node *last);
+
 /* Removes the oldest node, or returns NULL when the queue is empty or a push
  * is half done (its node will be there on a later pop). Consumer only. */
 tr_node *tr_mpsc_pop(tr_mpsc *q);

@@ -2,7 +2,10 @@
  * The send path is: one table lookup, one generation compare, one exchange on
  * the receiver's mailbox (plus one counter add for bounded mailboxes), and a
  * push onto the local run queue when the receiver was idle: no malloc, lock
- * or syscall when the sender is an actor. */
+ * or syscall when the sender is an actor. An actor's consecutive sends to one
+ * unbounded receiver share the exchange: they wait in the worker's outbox
+ * until the callback returns or the receiver changes. A receiver that dies
+ * meanwhile gets them as dead letters, as if they had been pushed at once. */
 #include "scheduler.h"
 #include "system.h"
 
@@ -59,6 +62,15 @@ void tr_msg_dead_letter(tr_system *sys, tr_worker *w, tr_msg *m) {
     tr_msg_release(sys, w, m);
 }
 
+void tr_outbox_flush(tr_worker *w) {
+    tr_msg *first = w->out_first;
+    if (!first)
+        return;
+    w->out_first = NULL;
+    if (tr_mpsc_push_chain(&w->out_to->mailbox, &first->node, &w->out_last->node))
+        tr_sched_ready(w->sys, w, w->out_to, 1);
+}
+
 int tr_msg_deliver(tr_system *sys, tr_worker *w, tr_pid to, tr_msg *m) {
     m->to = to;
     atomic_store_explicit(&m->state, TR_MSG_SENT, memory_order_relaxed);
@@ -73,6 +85,20 @@ int tr_msg_deliver(tr_system *sys, tr_worker *w, tr_pid to, tr_msg *m) {
         return TR_ENOACTOR;
     }
     uint32_t cap = atomic_load_explicit(&a->capacity, memory_order_relaxed);
+    if (w && w->in_callback && !cap) {
+        if (w->out_first && w->out_to == a && w->out_pid == to) {
+            atomic_store_explicit(&w->out_last->node.next, &m->node, memory_order_relaxed);
+            w->out_last = m;
+            return 0;
+        }
+        tr_outbox_flush(w);
+        w->out_to = a;
+        w->out_pid = to;
+        w->out_first = w->out_last = m;
+        return 0;
+    }
+    if (w)
+        tr_outbox_flush(w); /* keep the order of this callback's sends */
     if (cap && m->kind == TR_KIND_USER) {
         if (atomic_fetch_add_explicit(&a->depth, 1, memory_order_relaxed) >= cap) {
             atomic_fetch_sub_explicit(&a->depth, 1, memory_order_relaxed);

@@ -58,6 +58,9 @@ int tr_msg_deliver(struct tr_system *sys, struct tr_worker *w, tr_pid to, tr_msg
  * functions that consume their message whatever they return. */
 int tr_msg_consume(tr_msg *m, int code);
 
+/* Pushes the worker's outbox, if any, to its receiver. */
+void tr_outbox_flush(struct tr_worker *w);
+
 /* Counts m as a dead letter (unless it is a runtime-internal message) and
  * frees it. */
 void tr_msg_dead_letter(struct tr_system *sys, struct tr_worker *w, tr_msg *m);

@@ -33,6 +33,7 @@
 #define TR_RUNNEXT_MAX 32
 #define TR_GLOBAL_EVERY 61 /* look at the global queue first once every this many turns */
 #define TR_POLL_EVERY 64   /* poll the uv loop this often while busy, if it has handles */
+#define TR_SEARCH_NS 50000 /* how long an idle worker looks for work before parking */
 
 _Thread_local tr_worker *tr_tls_worker __attribute__((tls_model("initial-exec")));
 
@@ -107,7 +108,11 @@ static void local_push(tr_worker *w, tr_actor *a) {
         uint32_t n = tr_runq_grab(&w->runq, half, TR_RUNQ_SIZE / 2);
         tr_globalq_push(&sys->globalq, half, n, a);
     }
-    if (atomic_load_explicit(&sys->nparked, memory_order_relaxed) > 0)
+    /* Share only work the owner will not get to next, and only with a worker
+       that is asleep while none is already searching. */
+    if (atomic_load_explicit(&sys->nparked, memory_order_relaxed) > 0 &&
+        atomic_load_explicit(&sys->nsearching, memory_order_relaxed) == 0 &&
+        tr_runq_len(&w->runq) > 1)
         wake_one(sys, w->index + 1);
 }
 
@@ -187,6 +192,32 @@ static void unpark(tr_worker *w) {
         atomic_fetch_sub(&w->sys->nparked, 1);
 }
 
+static void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* Before sleeping, look for work to steal for a short while: a syscall to
+ * park and another to be woken cost more than TR_SEARCH_NS of spinning when
+ * work is about to appear, as it usually is in a busy system. */
+static tr_actor *search(tr_worker *w) {
+    tr_system *sys = w->sys;
+    atomic_fetch_add_explicit(&sys->nsearching, 1, memory_order_relaxed);
+    uint64_t until = uv_hrtime() + TR_SEARCH_NS;
+    tr_actor *a = NULL;
+    do {
+        for (int i = 0; i < 64; i++)
+            cpu_relax();
+        if ((a = global_take(sys, w)) || (a = steal(w)))
+            break;
+    } while (uv_hrtime() < until && atomic_load_explicit(&sys->state, memory_order_relaxed) != TR_SYS_DONE);
+    atomic_fetch_sub_explicit(&sys->nsearching, 1, memory_order_relaxed);
+    return a;
+}
+
 static void park(tr_worker *w) {
     tr_system *sys = w->sys;
     atomic_store(&w->parked, 1);
@@ -217,7 +248,7 @@ static void worker_main(void *arg) {
     tr_tls_worker = w;
     while (atomic_load_explicit(&sys->state, memory_order_acquire) != TR_SYS_DONE) {
         tr_actor *a = find_work(w);
-        if (!a) {
+        if (!a && !(a = search(w))) {
             park(w);
             continue;
         }

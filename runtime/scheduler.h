@@ -23,5 +23,8 @@ void tr_sched_wake_all(tr_system *sys);
 void tr_sched_wake_all_locked(tr_system *sys);
 /* Marks the system DONE if no actor is live (stopping, or all exited). */
 void tr_sched_check_done(tr_system *sys);
+/* Counts a spawn that is about to happen, or returns TR_ESTOPPED if the
+ * system no longer takes new actors. */
+int tr_spawn_admit(tr_system *sys, tr_worker *w);
 
 #endif

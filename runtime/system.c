@@ -96,21 +96,42 @@ static uint64_t sum_counter(tr_system *sys, size_t offset) {
 
 #define SUM(sys, field) sum_counter(sys, offsetof(tr_counters, field))
 
-void tr_sched_check_done(tr_system *sys) {
+static int quiescent(tr_system *sys) {
     int state = atomic_load(&sys->state);
-    if (state == TR_SYS_DONE)
-        return;
     uint64_t exited = SUM(sys, exited);
     uint64_t spawned = SUM(sys, spawned);
-    if (exited != spawned || (spawned == 0 && state == TR_SYS_RUNNING))
+    return state != TR_SYS_DONE && exited == spawned && (spawned > 0 || state != TR_SYS_RUNNING);
+}
+
+/* The decision is re-checked under sys->lock, which plain-thread spawns take
+ * to be admitted (tr_spawn_admit): a spawn either counts before the check or
+ * sees DONE and fails. Spawns on workers come from a live actor, so they
+ * cannot race the last exit. */
+void tr_sched_check_done(tr_system *sys) {
+    if (!quiescent(sys))
         return;
     uv_mutex_lock(&sys->lock);
-    if (atomic_load(&sys->state) != TR_SYS_DONE) {
+    if (quiescent(sys)) {
         atomic_store(&sys->state, TR_SYS_DONE);
         uv_cond_broadcast(&sys->done_cond);
         tr_sched_wake_all_locked(sys);
     }
     uv_mutex_unlock(&sys->lock);
+}
+
+int tr_spawn_admit(tr_system *sys, tr_worker *w) {
+    if (w) {
+        if (atomic_load(&sys->state) != TR_SYS_RUNNING)
+            return TR_ESTOPPED;
+        TR_BUMP(sys, w, spawned);
+        return 0;
+    }
+    uv_mutex_lock(&sys->lock);
+    int rc = atomic_load(&sys->state) == TR_SYS_RUNNING ? 0 : TR_ESTOPPED;
+    if (rc == 0)
+        atomic_fetch_add(&sys->plain.spawned, 1);
+    uv_mutex_unlock(&sys->lock);
+    return rc;
 }
 
 int tr_system_stop(tr_system *sys) {

@@ -42,6 +42,13 @@ typedef struct tr_worker {
     msgpack_zone *zone; /* for tr_ctx_zone, cleared after each callback that used it */
     int zone_used;
     tr_counters counters;
+    /* The outbox: during an actor callback, consecutive sends to one receiver
+       are chained here and pushed with one exchange when the callback returns
+       or the receiver changes (tr_outbox_flush). */
+    int in_callback;
+    tr_actor *out_to;
+    tr_pid out_pid;
+    tr_msg *out_first, *out_last;
     _Alignas(64) tr_runq runq;
 } tr_worker;
 
@@ -53,6 +60,7 @@ struct tr_system {
     tr_worker *workers;
     _Atomic int state;                 /* read on every message: keep it apart from... */
     _Alignas(64) _Atomic uint32_t nparked; /* ...what parking workers write */
+    _Atomic uint32_t nsearching;           /* idle workers looking for work before parking */
     _Atomic uint32_t ref_seq; /* references of plain-thread asks */
 
     uv_mutex_t lock; /* guards the DONE transition and `finish`; done_cond signals both */
