@@ -1,0 +1,158 @@
+/* check.h — the small kit shared by troupe's public-API tests.
+ *
+ * CHECK and CHECK_EQ stop the test at the first failure, printing file:line
+ * and the expression (CHECK_EQ also prints both values, and the TR_E* name of
+ * a value that is one). They may be used on any thread, actor callbacks
+ * included: the process exits with status 1. RUN runs one test case and counts
+ * it, and check_summary prints the "N passed, 0 failed" line at the end, so a
+ * test that reaches it has passed every case.
+ *
+ * The helpers below the macros are what several tests share: a system of a
+ * given shape, the end of a system with its final counters, spawns and
+ * messages that must succeed, an actor that only idles, a pid that is
+ * certainly dead, and a payload pattern. */
+#ifndef TROUPE_TEST_CHECK_H
+#define TROUPE_TEST_CHECK_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <troupe.h>
+
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);               \
+            exit(1);                                                                               \
+        }                                                                                          \
+    } while (0)
+
+#define CHECK_EQ(a, b)                                                                             \
+    do {                                                                                           \
+        long long check_a_ = (long long)(a), check_b_ = (long long)(b);                            \
+        if (check_a_ != check_b_) check_fail_eq(__FILE__, __LINE__, #a, #b, check_a_, check_b_);   \
+    } while (0)
+
+/* A TR_E* value gets its name printed beside it. */
+static inline const char *check_code_name(long long v) {
+    return v >= TR_ESYS && v < 0 ? tr_strerror((int)v) : "";
+}
+
+_Noreturn static inline void check_fail_eq(const char *file, int line, const char *a, const char *b,
+                                           long long va, long long vb) {
+    fprintf(stderr, "%s:%d: CHECK_EQ(%s, %s) failed: %lld %s vs %lld %s\n", file, line, a, b, va,
+            check_code_name(va), vb, check_code_name(vb));
+    exit(1);
+}
+
+static int check_cases;
+
+#define RUN(test_case)                                                                             \
+    do {                                                                                           \
+        test_case();                                                                               \
+        check_cases++;                                                                             \
+        printf("ok %s\n", #test_case);                                                             \
+        fflush(stdout);                                                                            \
+    } while (0)
+
+static inline int check_summary(void) {
+    printf("%d passed, 0 failed\n", check_cases);
+    return 0;
+}
+
+/* A running system with the given number of workers and batch size. */
+static inline tr_system *check_system(unsigned workers, unsigned batch) {
+    tr_system_config cfg;
+    tr_system_config_init(&cfg);
+    cfg.workers = workers;
+    cfg.batch = batch;
+    tr_system *sys = NULL;
+    CHECK_EQ(tr_system_create(&cfg, &sys), 0);
+    CHECK(sys != NULL);
+    return sys;
+}
+
+/* Waits for sys to stop (by itself, or after tr_system_stop), reads its final
+ * counters, shuts it down and returns the counters. Every spawned actor has
+ * exited by then. */
+static inline tr_system_stats check_finish(tr_system *sys) {
+    tr_system_stats st;
+    CHECK_EQ(tr_system_wait(sys, -1), 0);
+    CHECK_EQ(tr_system_stats_get(sys, &st), 0);
+    CHECK_EQ(tr_system_shutdown(sys), 0);
+    CHECK_EQ(st.spawned, st.exited);
+    return st;
+}
+
+/* tr_spawn that must succeed. */
+static inline tr_pid check_spawn(tr_system *sys, const tr_actor_spec *spec, const void *arg) {
+    tr_pid pid = tr_spawn(sys, spec, arg);
+    CHECK(pid > 0);
+    return pid;
+}
+
+/* tr_msg_new that must succeed. */
+static inline tr_msg *check_msg(tr_system *sys, uint32_t type, size_t size) {
+    tr_msg *m = tr_msg_new(sys, type, size);
+    CHECK(m != NULL);
+    return m;
+}
+
+/* Actors that a test only needs alive: they exit on CHECK_MSG_EXIT and ignore
+ * everything else. */
+enum { CHECK_MSG_EXIT = 0xC0DE };
+
+static inline int check_idle_receive(tr_ctx *cx, void *state, tr_msg *m) {
+    (void)state;
+    return tr_msg_type(m) == CHECK_MSG_EXIT ? tr_exit(cx, 0) : 0;
+}
+
+static inline const tr_actor_spec *check_idle_spec(void) {
+    static const tr_actor_spec spec = {.name = "idle", .receive = check_idle_receive};
+    return &spec;
+}
+
+static inline tr_pid check_spawn_idle(tr_system *sys) {
+    return check_spawn(sys, check_idle_spec(), NULL);
+}
+
+/* The pid of an actor whose init failed: it never lived, so it is dead for
+ * certain once tr_spawn has returned (arg points to where to store it). */
+enum { CHECK_STILLBORN = -1000 };
+
+static inline int check_stillborn_init(tr_ctx *cx, void *state, const void *arg) {
+    (void)state;
+    **(tr_pid *const *)arg = tr_self(cx);
+    return CHECK_STILLBORN;
+}
+
+/* Call it while sys has a live actor, so that the failed spawn cannot be the
+ * last exit that stops the system. Any thread. */
+static inline tr_pid check_dead_pid(tr_system *sys) {
+    static const tr_actor_spec spec = {
+        .name = "stillborn", .init = check_stillborn_init, .receive = check_idle_receive};
+    tr_pid pid = 0, *out = &pid;
+    CHECK_EQ(tr_spawn(sys, &spec, &out), CHECK_STILLBORN);
+    CHECK(pid > 0);
+    return pid;
+}
+
+/* A byte pattern that differs with position and seed, to see a payload arrive
+ * intact. */
+static inline unsigned char check_pattern_byte(size_t i, unsigned seed) {
+    return (unsigned char)((i * 131u) ^ (i >> 8) ^ seed);
+}
+
+static inline void check_pattern_fill(void *data, size_t size, unsigned seed) {
+    unsigned char *b = data;
+    for (size_t i = 0; i < size; i++)
+        b[i] = check_pattern_byte(i, seed);
+}
+
+static inline int check_pattern_ok(const void *data, size_t size, unsigned seed) {
+    const unsigned char *b = data;
+    for (size_t i = 0; i < size; i++)
+        if (b[i] != check_pattern_byte(i, seed)) return 0;
+    return 1;
+}
+
+#endif /* TROUPE_TEST_CHECK_H */
