@@ -1,0 +1,31 @@
+/* bench_common.h — what every benchmark shares: the system it runs on
+ * (WORKERS threads, default 2), the scale divisor from argv, a monotonic clock,
+ * peak and current RSS, and the one BENCH line of ../shared/bench/SPEC.md. */
+#ifndef TROUPE_BENCH_COMMON_H
+#define TROUPE_BENCH_COMMON_H
+
+#include <stdint.h>
+#include <troupe.h>
+
+/* The scale divisor (argv[1], default 1); exits with usage on a bad one. */
+long bench_divisor(int argc, char **argv);
+
+/* A system with WORKERS workers (default 2); exits on failure. */
+tr_system *bench_system(void);
+
+/* Seconds on the monotonic clock. */
+double bench_now(void);
+
+/* A field of /proc/self/status in KiB ("VmRSS", "VmHWM"), or -1. */
+long bench_status_kb(const char *field);
+
+/* Records the end of the work, once, from whichever thread sees it. */
+void bench_mark_end(void);
+double bench_end(void);
+
+/* Prints the BENCH line; extra (may be "") is appended as is. Returns the
+ * exit status: 0 if ok. */
+int bench_report(const char *name, tr_system *sys, int64_t n, double secs, int ok,
+                 const char *extra);
+
+#endif
