@@ -183,7 +183,9 @@ TR_API int tr_become(tr_ctx *cx, tr_receive_fn receive);
 
 /* Makes the running actor exit once the current callback returns, with reason
  * (0 = normal). Messages still queued become dead letters; terminate runs once.
- * Returns 0 or TR_ENOTACTOR. Actor only (in init it fails the spawn instead). */
+ * Called from init it fails the spawn instead: tr_spawn returns reason if it is
+ * negative, else TR_ESTOPPED, and terminate does not run. Returns 0 or
+ * TR_ENOTACTOR. Actor only. */
 TR_API int tr_exit(tr_ctx *cx, int reason);
 
 /* The libuv loop of the worker running this actor (struct uv_loop_s is

@@ -1,5 +1,6 @@
 /* test_mailbox.c — the MPSC mailbox (runtime/mpsc.c): FIFO, idle marking and
- * claiming on one thread, then a stress test with several producers and one
+ * claiming on one thread, then a stress test with several producers (single
+ * pushes and chain pushes) and one
  * consumer that follows the actor protocol (a push that finds the queue idle
  * hands the consumer side over). It checks per-producer order, that nothing is
  * lost or duplicated, and that exactly one party owns the consumer side at any
@@ -45,12 +46,21 @@ static uv_sem_t handovers;       /* one post per push that found the queue idle 
 static _Atomic int consumer_owns; /* 1 while someone holds the consumer side */
 static _Atomic int handover_count;
 
+/* Even producers push one node at a time; odd ones push chains of up to
+ * three (the outbox's path), linked privately before the one exchange. */
 static void producer(void *arg) {
     int p = (int)(intptr_t)arg;
-    for (int i = 0; i < PER_PRODUCER; i++) {
-        items[p][i].producer = p;
-        items[p][i].seq = i;
-        if (tr_mpsc_push(&queue, &items[p][i].node)) {
+    int chain = p % 2 ? 3 : 1;
+    for (int i = 0; i < PER_PRODUCER; i += chain) {
+        int n = i + chain <= PER_PRODUCER ? chain : PER_PRODUCER - i;
+        for (int k = 0; k < n; k++) {
+            items[p][i + k].producer = p;
+            items[p][i + k].seq = i + k;
+            if (k > 0)
+                atomic_store_explicit(&items[p][i + k - 1].node.next, &items[p][i + k].node,
+                                      memory_order_relaxed);
+        }
+        if (tr_mpsc_push_chain(&queue, &items[p][i].node, &items[p][i + n - 1].node)) {
             atomic_fetch_add(&handover_count, 1);
             uv_sem_post(&handovers);
         }
