@@ -8,6 +8,7 @@
  * (its spawn happened before it could run), so if the exits read equal the
  * spawns read, every actor spawned by then had exited when its exit was read —
  * the sum can be late to see zero, never early. */
+#include "deadline.h"
 #include "lifecycle.h"
 #include "scheduler.h"
 #include "system.h"
@@ -167,18 +168,11 @@ int tr_system_wait(tr_system *sys, int timeout_ms) {
         return TR_EINVAL;
     if (tr_tls_worker)
         return TR_EINACTOR;
-    uint64_t deadline = uv_hrtime() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms) * 1000000u;
+    uint64_t deadline = tr_deadline(timeout_ms);
     int rc = 0;
     uv_mutex_lock(&sys->lock);
-    while (atomic_load(&sys->state) != TR_SYS_DONE && rc == 0) {
-        uint64_t now = uv_hrtime();
-        if (timeout_ms < 0)
-            uv_cond_wait(&sys->done_cond, &sys->lock);
-        else if (now >= deadline)
-            rc = TR_ETIMEDOUT;
-        else
-            uv_cond_timedwait(&sys->done_cond, &sys->lock, deadline - now);
-    }
+    while (atomic_load(&sys->state) != TR_SYS_DONE && rc == 0)
+        rc = tr_cond_wait_until(&sys->done_cond, &sys->lock, deadline);
     if (rc == 0)
         system_finish(sys);
     uv_mutex_unlock(&sys->lock);

@@ -8,6 +8,7 @@
  * letter when the waiter is handed back or next used. */
 #include "waiter.h"
 
+#include "deadline.h"
 #include "scheduler.h"
 #include "system.h"
 
@@ -117,7 +118,7 @@ int tr_waiter_deliver(tr_system *sys, tr_worker *w, tr_pid pid, tr_msg *m) {
 /* Waits for the reply to ref; other mail is a dead letter. */
 static int waiter_wait(tr_system *sys, tr_waiter *wt, tr_pid pid, uint32_t ref, tr_msg **reply,
                        int timeout_ms) {
-    uint64_t deadline = uv_hrtime() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms) * 1000000u;
+    uint64_t deadline = tr_deadline(timeout_ms);
     for (;;) {
         tr_node *n = tr_mpsc_pop(&wt->mailbox);
         if (n) {
@@ -134,15 +135,8 @@ static int waiter_wait(tr_system *sys, tr_waiter *wt, tr_pid pid, uint32_t ref, 
             continue; /* a push is landing */
         int rc = 0;
         uv_mutex_lock(&wt->lock);
-        while (!wt->signaled && rc == 0) {
-            uint64_t now = uv_hrtime();
-            if (timeout_ms < 0)
-                uv_cond_wait(&wt->cond, &wt->lock);
-            else if (now >= deadline)
-                rc = TR_ETIMEDOUT;
-            else
-                uv_cond_timedwait(&wt->cond, &wt->lock, deadline - now);
-        }
+        while (!wt->signaled && rc == 0)
+            rc = tr_cond_wait_until(&wt->cond, &wt->lock, deadline);
         wt->signaled = 0;
         uv_mutex_unlock(&wt->lock);
         if (rc)
