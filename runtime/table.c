@@ -71,31 +71,39 @@ static void table_refill(tr_table *t, tr_free_blocks *local) {
     }
 }
 
+/* One block straight from the table's list, for a plain thread. */
+static tr_actor *table_take_one(tr_table *t) {
+    uv_mutex_lock(&t->lock);
+    tr_actor *a = t->free || table_grow(t) == 0 ? t->free : NULL;
+    if (a) {
+        t->free = a->free_next;
+        t->nfree--;
+    }
+    uv_mutex_unlock(&t->lock);
+    return a;
+}
+
 tr_actor *tr_table_take(tr_table *t, tr_free_blocks *local) {
-    tr_free_blocks shared = {0};
-    tr_free_blocks *from = local ? local : &shared;
     for (;;) {
-        if (!from->head) {
-            uv_mutex_lock(&t->lock);
-            table_refill(t, from);
-            uv_mutex_unlock(&t->lock);
-            if (!from->head)
-                return NULL;
+        tr_actor *a;
+        if (!local) {
+            a = table_take_one(t);
+        } else {
+            if (!local->head) {
+                uv_mutex_lock(&t->lock);
+                table_refill(t, local);
+                uv_mutex_unlock(&t->lock);
+            }
+            a = local->head;
+            if (a) {
+                local->head = a->free_next;
+                local->count--;
+            }
         }
-        tr_actor *a = from->head;
-        from->head = a->free_next;
-        from->count--;
-        if (tr_mpsc_claim(&a->mailbox)) {
-            if (!local && from->head)
-                tr_table_flush(t, from);
+        if (!a || tr_mpsc_claim(&a->mailbox))
             return a;
-        }
         /* Stale mail is being drained from this block: reuse it later. */
-        uv_mutex_lock(&t->lock);
-        a->free_next = t->free;
-        t->free = a;
-        t->nfree++;
-        uv_mutex_unlock(&t->lock);
+        tr_table_give(t, NULL, a);
     }
 }
 
