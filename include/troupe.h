@@ -102,7 +102,7 @@ TR_API int tr_system_stop(tr_system *sys);
 
 /* Blocks until the system has stopped: either tr_system_stop was called, or
  * the last live actor exited (a system stops by itself when its last actor
- * exits). When it returns 0 the workers have exited and every message sent is
+ * exits; actors whose init failed never lived and do not count). When it returns 0 the workers have exited and every message sent is
  * accounted for: received, or counted in the stats as a dead letter.
  * timeout_ms < 0 waits forever. Returns 0, TR_ETIMEDOUT, TR_EINVAL (sys NULL)
  * or TR_EINACTOR (called from an actor). Any plain thread. */
@@ -253,7 +253,8 @@ TR_API int tr_msg_send(tr_system *sys, tr_pid to, tr_msg *m);
 TR_API int tr_msg_forward(tr_ctx *cx, tr_pid to, tr_msg *m);
 
 /* Copies size bytes of data into a new message and sends it. Returns as
- * tr_msg_send, plus TR_ENOMEM. Any thread. */
+ * tr_msg_send, plus TR_ENOMEM, TR_ETOOBIG (size > 64 MiB) and TR_EINVAL (data
+ * NULL with size > 0, or a reserved type). Any thread. */
 TR_API int tr_send(tr_system *sys, tr_pid to, uint32_t type, const void *data, size_t size);
 
 /* Sends an int64 payload (read with tr_msg_i64). Returns as tr_send. */

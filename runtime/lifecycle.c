@@ -229,6 +229,8 @@ tr_pid tr_spawn(tr_system *sys, const tr_actor_spec *spec, const void *arg) {
             return rc;
         }
     }
+    if (!atomic_load_explicit(&sys->any_lived, memory_order_relaxed))
+        atomic_store(&sys->any_lived, 1);
     /* A stop that began while we spawned may have missed this actor. */
     if (atomic_load(&sys->state) != TR_SYS_RUNNING)
         send_stop(sys, w, pid);

@@ -101,7 +101,8 @@ static int quiescent(tr_system *sys) {
     int state = atomic_load(&sys->state);
     uint64_t exited = SUM(sys, exited);
     uint64_t spawned = SUM(sys, spawned);
-    return state != TR_SYS_DONE && exited == spawned && (spawned > 0 || state != TR_SYS_RUNNING);
+    return state != TR_SYS_DONE && exited == spawned &&
+           (atomic_load(&sys->any_lived) || state != TR_SYS_RUNNING);
 }
 
 /* The decision is re-checked under sys->lock, which plain-thread spawns take

@@ -59,6 +59,7 @@ struct tr_system {
     unsigned node;
     tr_worker *workers;
     _Atomic int state;                 /* read on every message: keep it apart from... */
+    _Atomic int any_lived;             /* an actor's init has succeeded: the system may stop by itself */
     _Alignas(64) _Atomic uint32_t nparked; /* ...what parking workers write */
     _Atomic uint32_t nsearching;           /* idle workers looking for work before parking */
     _Atomic uint32_t ref_seq; /* references of plain-thread asks */
