@@ -58,15 +58,18 @@ void bench_mark_end(void) {
     atomic_compare_exchange_strong(&end_time, &none, bench_now());
 }
 
-double bench_end(void) { return atomic_load(&end_time); }
+double bench_end(void) {
+    return atomic_load(&end_time);
+}
 
 int bench_report(const char *name, tr_system *sys, int64_t n, double secs, int ok,
                  const char *extra) {
     tr_system_stats st;
     tr_system_stats_get(sys, &st);
-    printf("BENCH name=%s impl=troupe workers=%u n=%lld secs=%.3f rate=%lld rss_kb=%ld check=%s%s\n",
-           name, st.workers, (long long)n, secs, (long long)((double)n / secs),
-           bench_status_kb("VmHWM"), ok ? "ok" : "FAIL", extra);
+    printf(
+        "BENCH name=%s impl=troupe workers=%u n=%lld secs=%.3f rate=%lld rss_kb=%ld check=%s%s\n",
+        name, st.workers, (long long)n, secs, (long long)((double)n / secs),
+        bench_status_kb("VmHWM"), ok ? "ok" : "FAIL", extra);
     fflush(stdout);
     return ok ? 0 : 1;
 }

@@ -66,13 +66,15 @@ static void *message_adder(void *arg) {
     sender *s = arg;
     pthread_barrier_wait(&start_line);
     for (int i = 0; i < INCREMENTS; i++)
-        if (tr_send_i64(s->sys, s->counter, MSG_ADD, 1) != 0) s->failed++;
+        if (tr_send_i64(s->sys, s->counter, MSG_ADD, 1) != 0)
+            s->failed++;
     return NULL;
 }
 
 /* Runs fn on THREADS threads at once (each given its own sender) and joins them. */
 static int run_threads(void *(*fn)(void *), sender *senders) {
-    if (pthread_barrier_init(&start_line, NULL, THREADS) != 0) return -1;
+    if (pthread_barrier_init(&start_line, NULL, THREADS) != 0)
+        return -1;
     for (int i = 0; i < THREADS; i++)
         if (pthread_create(&senders[i].thread, NULL, fn, &senders[i]) != 0)
             return -1; /* the caller exits; threads already at the barrier go with it */

@@ -52,13 +52,15 @@ static int ping_receive(tr_ctx *cx, void *state, tr_msg *m) {
     case MSG_SERVE:
         for (int64_t n = tr_msg_i64(m); s->served < n; s->served++) {
             int rc = tr_send_i64(sys, s->pong, MSG_BALL, s->served);
-            if (rc < 0) return rc;
+            if (rc < 0)
+                return rc;
         }
         return tr_reply_i64(cx, m, s->served);
     case MSG_BALL:
         if (++s->caught == s->served) {
             int rc = tr_send_i64(sys, s->pong, MSG_STOP, 0);
-            if (rc < 0) return rc;
+            if (rc < 0)
+                return rc;
             return tr_exit(cx, 0);
         }
         return 0;
@@ -121,28 +123,35 @@ int main(void) {
     tally t = {0, 0};
     tr_system *sys;
     int rc = tr_system_create(NULL, &sys);
-    if (rc < 0) return fail("tr_system_create", rc);
+    if (rc < 0)
+        return fail("tr_system_create", rc);
 
     tr_pid pong = tr_spawn(sys, &pong_spec, &t);
-    if (pong < 0) return fail("spawn pong", (int)pong);
+    if (pong < 0)
+        return fail("spawn pong", (int)pong);
     tr_pid ping = tr_spawn(sys, &ping_spec, &(ping_arg){.pong = pong, .tally = &t});
-    if (ping < 0) return fail("spawn ping", (int)ping);
+    if (ping < 0)
+        return fail("spawn ping", (int)ping);
     printf("spawned ping and pong\n");
 
     int64_t served = 0;
     rc = tr_ask_i64(sys, ping, MSG_SERVE, BALLS, &served, 5000);
-    if (rc < 0) return fail("ask ping to serve", rc);
+    if (rc < 0)
+        return fail("ask ping to serve", rc);
     printf("ping sent %lld balls\n", (long long)served);
 
     rc = tr_system_wait(sys, 10000);
-    if (rc < 0) return fail("tr_system_wait", rc);
+    if (rc < 0)
+        return fail("tr_system_wait", rc);
     printf("pong returned %lld, ping caught %lld\n", (long long)t.returned, (long long)t.caught);
 
     tr_system_stats st;
     rc = tr_system_stats_get(sys, &st);
-    if (rc < 0) return fail("tr_system_stats_get", rc);
+    if (rc < 0)
+        return fail("tr_system_stats_get", rc);
     rc = tr_system_shutdown(sys);
-    if (rc < 0) return fail("tr_system_shutdown", rc);
+    if (rc < 0)
+        return fail("tr_system_shutdown", rc);
     printf("stopped cleanly: %llu actors exited, %llu dead letters, %llu unhandled\n",
            (unsigned long long)st.exited, (unsigned long long)st.dead_letters,
            (unsigned long long)st.unhandled);

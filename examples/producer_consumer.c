@@ -60,7 +60,8 @@ static int produce(tr_ctx *cx, producer *p) {
                                   : tr_send_i64(sys, p->dispatcher, MSG_DONE, 0);
         if (rc == TR_EFULL) /* refused and freed: same item again on the next turn */
             return tr_send_i64(sys, tr_self(cx), MSG_RETRY, 0);
-        if (rc < 0) return rc;
+        if (rc < 0)
+            return rc;
         if (p->next++ == p->end) /* DONE went through */
             return tr_exit(cx, 0);
     }
@@ -104,10 +105,12 @@ static int dispatcher_receive(tr_ctx *cx, void *state, tr_msg *m) {
     switch (tr_msg_type(m)) {
     case MSG_ITEM: return tr_msg_forward(cx, d->consumers[d->turn++ % CONSUMERS], m);
     case MSG_DONE:
-        if (++d->producers_done < PRODUCERS) return 0;
+        if (++d->producers_done < PRODUCERS)
+            return 0;
         for (int i = 0; i < CONSUMERS; i++) {
             int rc = tr_send_i64(tr_ctx_system(cx), d->consumers[i], MSG_DONE, 0);
-            if (rc < 0) return rc;
+            if (rc < 0)
+                return rc;
         }
         return tr_exit(cx, 0);
     }
@@ -156,7 +159,8 @@ static void consumer_terminate(tr_ctx *cx, void *state, int reason) {
     (void)cx;
     consumer *c = state;
     *c->out = c->took;
-    if (reason != 0) c->out->count = -1;
+    if (reason != 0)
+        c->out->count = -1;
 }
 
 static const tr_actor_spec consumer_spec = {
@@ -179,13 +183,15 @@ int main(void) {
     tr_pid consumers[CONSUMERS], producers[PRODUCERS];
     tr_system *sys;
     int rc = tr_system_create(NULL, &sys);
-    if (rc < 0) return fail("tr_system_create", rc);
+    if (rc < 0)
+        return fail("tr_system_create", rc);
 
     for (int i = 0; i < CONSUMERS; i++)
         if ((consumers[i] = tr_spawn(sys, &consumer_spec, &tallies[i])) < 0)
             return fail("spawn consumer", (int)consumers[i]);
     tr_pid d = tr_spawn(sys, &dispatcher_spec, consumers);
-    if (d < 0) return fail("spawn dispatcher", (int)d);
+    if (d < 0)
+        return fail("spawn dispatcher", (int)d);
     for (int i = 0; i < PRODUCERS; i++) {
         producer_arg a = {.dispatcher = d, .first = (int64_t)i * ITEMS + 1};
         if ((producers[i] = tr_spawn(sys, &producer_spec, &a)) < 0)
@@ -195,16 +201,20 @@ int main(void) {
            CAPACITY, CONSUMERS);
 
     for (int i = 0; i < PRODUCERS; i++)
-        if ((rc = tr_send_i64(sys, producers[i], MSG_GO, 0)) < 0) return fail("start producer", rc);
+        if ((rc = tr_send_i64(sys, producers[i], MSG_GO, 0)) < 0)
+            return fail("start producer", rc);
     printf("producers started: %d items each\n", ITEMS);
 
     rc = tr_system_wait(sys, 30000);
-    if (rc < 0) return fail("tr_system_wait", rc);
+    if (rc < 0)
+        return fail("tr_system_wait", rc);
     tr_system_stats st;
     rc = tr_system_stats_get(sys, &st);
-    if (rc < 0) return fail("tr_system_stats_get", rc);
+    if (rc < 0)
+        return fail("tr_system_stats_get", rc);
     rc = tr_system_shutdown(sys);
-    if (rc < 0) return fail("tr_system_shutdown", rc);
+    if (rc < 0)
+        return fail("tr_system_shutdown", rc);
 
     tally all = {0, 0, 0}, want = {0, 0, 0};
     for (uint64_t v = 1; v <= (uint64_t)PRODUCERS * ITEMS; v++) {

@@ -38,21 +38,21 @@ extern "C" {
 
 enum tr_error {
     TR_OK = 0,
-    TR_EINVAL = -1,       /* an argument is invalid (NULL spec, zero workers, ...) */
-    TR_ENOMEM = -2,       /* out of memory */
-    TR_EFULL = -3,        /* the receiver's bounded mailbox is full (fail policy) */
-    TR_ENOACTOR = -4,     /* no live actor has this pid (counted as a dead letter) */
-    TR_ETIMEDOUT = -5,    /* the wait or ask timed out */
-    TR_EUNHANDLED = -6,   /* returned by receive: message not understood (counted) */
-    TR_ENOTACTOR = -7,    /* an actor-only function was called outside an actor */
-    TR_EINACTOR = -8,     /* a blocking call was made from an actor (would stall a worker) */
-    TR_EALREADY = -9,     /* the message was already sent or freed */
-    TR_EEXIST = -10,      /* the name is already registered */
-    TR_ENOTFOUND = -11,   /* no actor is registered under the name */
-    TR_ESTOPPED = -12,    /* the system is stopping or stopped */
-    TR_EBADMSG = -13,     /* a payload is malformed (msgpack that does not parse, wrong size) */
-    TR_ETOOBIG = -14,     /* a size is larger than the runtime supports */
-    TR_ESYS = -15,        /* the operating system refused (threads, event loop) */
+    TR_EINVAL = -1,     /* an argument is invalid (NULL spec, zero workers, ...) */
+    TR_ENOMEM = -2,     /* out of memory */
+    TR_EFULL = -3,      /* the receiver's bounded mailbox is full (fail policy) */
+    TR_ENOACTOR = -4,   /* no live actor has this pid (counted as a dead letter) */
+    TR_ETIMEDOUT = -5,  /* the wait or ask timed out */
+    TR_EUNHANDLED = -6, /* returned by receive: message not understood (counted) */
+    TR_ENOTACTOR = -7,  /* an actor-only function was called outside an actor */
+    TR_EINACTOR = -8,   /* a blocking call was made from an actor (would stall a worker) */
+    TR_EALREADY = -9,   /* the message was already sent or freed */
+    TR_EEXIST = -10,    /* the name is already registered */
+    TR_ENOTFOUND = -11, /* no actor is registered under the name */
+    TR_ESTOPPED = -12,  /* the system is stopping or stopped */
+    TR_EBADMSG = -13,   /* a payload is malformed (msgpack that does not parse, wrong size) */
+    TR_ETOOBIG = -14,   /* a size is larger than the runtime supports */
+    TR_ESYS = -15,      /* the operating system refused (threads, event loop) */
 };
 
 /* Returns a static, human-readable name for a TR_E* code (or "unknown error").
@@ -102,10 +102,10 @@ TR_API int tr_system_stop(tr_system *sys);
 
 /* Blocks until the system has stopped: either tr_system_stop was called, or
  * the last live actor exited (a system stops by itself when its last actor
- * exits; actors whose init failed never lived and do not count). When it returns 0 the workers have exited and every message sent is
- * accounted for: received, or counted in the stats as a dead letter.
- * timeout_ms < 0 waits forever. Returns 0, TR_ETIMEDOUT, TR_EINVAL (sys NULL)
- * or TR_EINACTOR (called from an actor). Any plain thread. */
+ * exits; actors whose init failed never lived and do not count). When it returns 0 the workers have
+ * exited and every message sent is accounted for: received, or counted in the stats as a dead
+ * letter. timeout_ms < 0 waits forever. Returns 0, TR_ETIMEDOUT, TR_EINVAL (sys NULL) or
+ * TR_EINACTOR (called from an actor). Any plain thread. */
 TR_API int tr_system_wait(tr_system *sys, int timeout_ms);
 
 /* Stops the system (as tr_system_stop), waits for every actor's terminate and
@@ -150,7 +150,8 @@ typedef void (*tr_terminate_fn)(tr_ctx *cx, void *state, int reason);
 /* What happens when a bounded mailbox is full. Only TR_OVERFLOW_FAIL exists
  * today; blocking and load-shedding policies will join it. */
 typedef enum tr_overflow {
-    TR_OVERFLOW_FAIL = 0, /* the send returns TR_EFULL; the message is freed and counted as rejected */
+    TR_OVERFLOW_FAIL =
+        0, /* the send returns TR_EFULL; the message is freed and counted as rejected */
 } tr_overflow;
 
 typedef struct tr_actor_spec {

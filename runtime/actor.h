@@ -36,7 +36,7 @@ typedef struct tr_actor {
     uint32_t next_ref;         /* last tr_ask_async reference */
     int exit_reason;
     _Atomic uint8_t named; /* has registered names */
-    uint8_t flags;        /* owner of the consumer side only */
+    uint8_t flags;         /* owner of the consumer side only */
     /* line 1: what the worker running it touches */
     _Alignas(64) const tr_actor_spec *spec;
     tr_receive_fn receive;
@@ -64,8 +64,8 @@ _Static_assert(sizeof(tr_actor) == 128, "an actor block is two cache lines");
 typedef struct tr_table {
     _Atomic(tr_actor *) chunks[TR_MAX_CHUNKS];
     _Atomic uint32_t nchunks;
-    uv_mutex_t lock;         /* guards what follows */
-    tr_actor *free;          /* free blocks beyond the workers' own lists */
+    uv_mutex_t lock; /* guards what follows */
+    tr_actor *free;  /* free blocks beyond the workers' own lists */
     uint32_t nfree;
 } tr_table;
 

@@ -14,9 +14,9 @@ struct tr_actor;
 
 typedef struct tr_globalq {
     uv_mutex_t lock;
-    struct tr_actor **ring; /* capacity a power of two */
-    uint32_t cap, head;     /* under lock */
-    _Atomic uint32_t len;   /* read without the lock to skip an empty queue */
+    struct tr_actor **ring;    /* capacity a power of two */
+    uint32_t cap, head;        /* under lock */
+    _Atomic uint32_t len;      /* read without the lock to skip an empty queue */
     _Atomic uint32_t capacity; /* cap, readable without the lock */
 } tr_globalq;
 

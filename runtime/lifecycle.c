@@ -154,7 +154,6 @@ enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
 
 /* ---- spawning ---- */
 
-
 static void send_stop(tr_system *sys, tr_worker *w, tr_pid pid) {
     tr_msg *m = tr_msg_alloc(sys, w, 0, 0);
     if (!m)
@@ -190,7 +189,8 @@ tr_pid tr_spawn(tr_system *sys, const tr_actor_spec *spec, const void *arg) {
     tr_actor *a = tr_table_take(&sys->table, w ? &w->blocks : NULL);
     if (!a)
         return spawn_fail(sys, w, TR_ENOMEM);
-    uint32_t blocks = atomic_load_explicit(&sys->table.nchunks, memory_order_relaxed) * TR_CHUNK_SIZE;
+    uint32_t blocks =
+        atomic_load_explicit(&sys->table.nchunks, memory_order_relaxed) * TR_CHUNK_SIZE;
     if (tr_globalq_capacity(&sys->globalq) < blocks &&
         tr_globalq_reserve(&sys->globalq, blocks) != 0) {
         block_abandon(sys, w, a);
@@ -248,7 +248,9 @@ static void stop_one(tr_actor *a, void *arg) {
         send_stop(sys, tr_worker_of(sys), pid);
 }
 
-void tr_actors_stop_all(tr_system *sys) { tr_table_each(&sys->table, stop_one, sys); }
+void tr_actors_stop_all(tr_system *sys) {
+    tr_table_each(&sys->table, stop_one, sys);
+}
 
 static void reap_one(tr_actor *a, void *arg) {
     tr_system *sys = arg;
@@ -263,7 +265,9 @@ static void reap_one(tr_actor *a, void *arg) {
         tr_msg_dead_letter(sys, NULL, (tr_msg *)n);
 }
 
-void tr_actors_reap_all(tr_system *sys) { tr_table_each(&sys->table, reap_one, sys); }
+void tr_actors_reap_all(tr_system *sys) {
+    tr_table_each(&sys->table, reap_one, sys);
+}
 
 /* ---- the actor-only API ---- */
 

@@ -44,7 +44,9 @@ bool tr_mpsc_push_chain(tr_mpsc *q, tr_node *first, tr_node *last) {
     return (prev & IDLE) != 0;
 }
 
-bool tr_mpsc_push(tr_mpsc *q, tr_node *n) { return tr_mpsc_push_chain(q, n, n); }
+bool tr_mpsc_push(tr_mpsc *q, tr_node *n) {
+    return tr_mpsc_push_chain(q, n, n);
+}
 
 tr_node *tr_mpsc_pop(tr_mpsc *q) {
     tr_node *tail = q->tail;

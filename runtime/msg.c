@@ -13,7 +13,9 @@
 
 #define TR_MSG_HEADER offsetof(tr_msg, data)
 
-static tr_pool_local *pool_of(tr_worker *w) { return w ? &w->pool : NULL; }
+static tr_pool_local *pool_of(tr_worker *w) {
+    return w ? &w->pool : NULL;
+}
 
 tr_msg *tr_msg_alloc(tr_system *sys, tr_worker *w, uint32_t type, size_t size) {
     if (size > TR_MSG_MAX_PAYLOAD)
@@ -115,7 +117,9 @@ int tr_msg_deliver(tr_system *sys, tr_worker *w, tr_pid to, tr_msg *m) {
 
 /* ---- public API ---- */
 
-unsigned tr_pid_node(tr_pid pid) { return (unsigned)(((uint64_t)pid >> TR_NODE_SHIFT) & 0xFFF); }
+unsigned tr_pid_node(tr_pid pid) {
+    return (unsigned)(((uint64_t)pid >> TR_NODE_SHIFT) & 0xFFF);
+}
 
 tr_msg *tr_msg_new(tr_system *sys, uint32_t type, size_t size) {
     if (!sys || type >= TR_MSG_RESERVED)
@@ -143,7 +147,9 @@ int tr_msg_send(tr_system *sys, tr_pid to, tr_msg *m) {
     if (rc)
         return rc;
     tr_ctx *cx = tr_tls_ctx;
-    m->sender = cx && cx->sys == sys && cx->actor ? atomic_load_explicit(&cx->actor->pid, memory_order_relaxed) : TR_PID_NONE;
+    m->sender = cx && cx->sys == sys && cx->actor
+                    ? atomic_load_explicit(&cx->actor->pid, memory_order_relaxed)
+                    : TR_PID_NONE;
     return tr_msg_deliver(sys, tr_worker_of(sys), to, m);
 }
 
@@ -178,12 +184,24 @@ int tr_send_i64(tr_system *sys, tr_pid to, uint32_t type, int64_t value) {
     return tr_send(sys, to, type, &value, sizeof value);
 }
 
-uint32_t tr_msg_type(const tr_msg *m) { return m ? m->type : 0; }
-tr_pid tr_msg_sender(const tr_msg *m) { return m ? m->sender : TR_PID_NONE; }
-void *tr_msg_data(tr_msg *m) { return m ? m->data : NULL; }
-size_t tr_msg_size(const tr_msg *m) { return m ? m->size : 0; }
-int tr_msg_is_reply(const tr_msg *m) { return m && (m->flags & TR_MSGF_REPLY) != 0; }
-uint32_t tr_msg_ref(const tr_msg *m) { return m ? m->ref : 0; }
+uint32_t tr_msg_type(const tr_msg *m) {
+    return m ? m->type : 0;
+}
+tr_pid tr_msg_sender(const tr_msg *m) {
+    return m ? m->sender : TR_PID_NONE;
+}
+void *tr_msg_data(tr_msg *m) {
+    return m ? m->data : NULL;
+}
+size_t tr_msg_size(const tr_msg *m) {
+    return m ? m->size : 0;
+}
+int tr_msg_is_reply(const tr_msg *m) {
+    return m && (m->flags & TR_MSGF_REPLY) != 0;
+}
+uint32_t tr_msg_ref(const tr_msg *m) {
+    return m ? m->ref : 0;
+}
 
 int64_t tr_msg_i64(const tr_msg *m) {
     int64_t v = 0;

@@ -93,23 +93,43 @@ static int frame_ok(const unsigned char *buf, size_t len) {
             skip = b & 0x1f;
         } else {
             switch (b) {
-            case 0xcc: case 0xd0: skip = 1; break;
-            case 0xcd: case 0xd1: skip = 2; break;
-            case 0xca: case 0xce: case 0xd2: skip = 4; break;
-            case 0xcb: case 0xcf: case 0xd3: skip = 8; break;
+            case 0xcc:
+            case 0xd0: skip = 1; break;
+            case 0xcd:
+            case 0xd1: skip = 2; break;
+            case 0xca:
+            case 0xce:
+            case 0xd2: skip = 4; break;
+            case 0xcb:
+            case 0xcf:
+            case 0xd3: skip = 8; break;
             case 0xd4: skip = 2; break;
             case 0xd5: skip = 3; break;
             case 0xd6: skip = 5; break;
             case 0xd7: skip = 9; break;
             case 0xd8: skip = 17; break;
-            case 0xc4: case 0xd9: hdr = 1; break;
-            case 0xc5: case 0xda: hdr = 2; break;
-            case 0xc6: case 0xdb: hdr = 4; break;
-            case 0xc7: hdr = 1; skip = 1; break; /* ext 8: length, then type */
-            case 0xc8: hdr = 2; skip = 1; break;
-            case 0xc9: hdr = 4; skip = 1; break;
-            case 0xdc: case 0xde: hdr = 2; break;
-            case 0xdd: case 0xdf: hdr = 4; break;
+            case 0xc4:
+            case 0xd9: hdr = 1; break;
+            case 0xc5:
+            case 0xda: hdr = 2; break;
+            case 0xc6:
+            case 0xdb: hdr = 4; break;
+            case 0xc7:
+                hdr = 1;
+                skip = 1;
+                break; /* ext 8: length, then type */
+            case 0xc8:
+                hdr = 2;
+                skip = 1;
+                break;
+            case 0xc9:
+                hdr = 4;
+                skip = 1;
+                break;
+            case 0xdc:
+            case 0xde: hdr = 2; break;
+            case 0xdd:
+            case 0xdf: hdr = 4; break;
             default: return 0; /* 0xc1: never used */
             }
         }

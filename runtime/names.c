@@ -75,7 +75,8 @@ void tr_names_drop_pid(tr_names *n, tr_pid pid) {
 }
 
 static int pid_live(tr_system *sys, tr_pid pid) {
-    tr_actor *a = pid > 0 && tr_pid_node(pid) == sys->node ? tr_table_lookup(&sys->table, pid) : NULL;
+    tr_actor *a =
+        pid > 0 && tr_pid_node(pid) == sys->node ? tr_table_lookup(&sys->table, pid) : NULL;
     return a && atomic_load(&a->pid) == pid;
 }
 

@@ -48,10 +48,13 @@ static inline uint8_t tr_pool_class(size_t size) {
         return 0;
     if (size > TR_POOL_MAX_BLOCK)
         return TR_POOL_HEAP;
-    return (uint8_t)(64 - __builtin_clzll((unsigned long long)size - 1) - 4); /* log2 up, - log2(16) */
+    return (uint8_t)(64 - __builtin_clzll((unsigned long long)size - 1) -
+                     4); /* log2 up, - log2(16) */
 }
 
-static inline size_t tr_pool_class_size(uint8_t cls) { return (size_t)16 << cls; }
+static inline size_t tr_pool_class_size(uint8_t cls) {
+    return (size_t)16 << cls;
+}
 
 /* The slow paths of the two below: the global pool, plain threads, malloc. */
 void *tr_pool_alloc_slow(tr_pool *p, tr_pool_local *local, uint8_t cls, size_t size);

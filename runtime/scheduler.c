@@ -213,7 +213,8 @@ static tr_actor *search(tr_worker *w) {
             cpu_relax();
         if ((a = global_take(sys, w)) || (a = steal(w)))
             break;
-    } while (uv_hrtime() < until && atomic_load_explicit(&sys->state, memory_order_relaxed) != TR_SYS_DONE);
+    } while (uv_hrtime() < until &&
+             atomic_load_explicit(&sys->state, memory_order_relaxed) != TR_SYS_DONE);
     atomic_fetch_sub_explicit(&sys->nsearching, 1, memory_order_relaxed);
     return a;
 }
@@ -232,7 +233,9 @@ static void park(tr_worker *w) {
     unpark(w); /* woken by a timer or I/O rather than by a waker */
 }
 
-static void on_wake(uv_async_t *h) { (void)h; }
+static void on_wake(uv_async_t *h) {
+    (void)h;
+}
 
 /* At worker exit: closes the wake handle and runtime-owned timers; handles
  * that actors created on the loop should have been closed by their owners. */
@@ -280,7 +283,8 @@ int tr_sched_start(tr_system *sys) {
             return TR_ESYS;
     }
     for (; started < n; started++)
-        if (uv_thread_create(&sys->workers[started].thread, worker_main, &sys->workers[started]) != 0)
+        if (uv_thread_create(&sys->workers[started].thread, worker_main, &sys->workers[started]) !=
+            0)
             break;
     if (started == n)
         return 0;

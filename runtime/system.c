@@ -65,9 +65,8 @@ int tr_system_create(const tr_system_config *cfg, tr_system **out) {
     }
     memset(sys->workers, 0, sizeof(tr_worker) * cfg->workers);
     if (uv_mutex_init(&sys->lock) || uv_cond_init(&sys->done_cond) ||
-        tr_globalq_init(&sys->globalq) || tr_pool_init(&sys->pool) ||
-        tr_table_init(&sys->table) || tr_names_init(&sys->names) ||
-        tr_waiters_init(&sys->waiters)) {
+        tr_globalq_init(&sys->globalq) || tr_pool_init(&sys->pool) || tr_table_init(&sys->table) ||
+        tr_names_init(&sys->names) || tr_waiters_init(&sys->waiters)) {
         free(sys->workers);
         free(sys);
         return TR_ESYS; /* pthread init failures: nothing worth unwinding piecemeal */

@@ -21,8 +21,9 @@ typedef struct tr_counters {
     _Atomic uint64_t spawned, exited, dead_letters, unhandled, rejected;
 } tr_counters;
 
-#define TR_COUNT(c, field)                                                                        \
-    atomic_store_explicit(&(c)->field, atomic_load_explicit(&(c)->field, memory_order_relaxed) + 1, \
+#define TR_COUNT(c, field)                                                                         \
+    atomic_store_explicit(&(c)->field,                                                             \
+                          atomic_load_explicit(&(c)->field, memory_order_relaxed) + 1,             \
                           memory_order_release)
 
 typedef struct tr_worker {
@@ -31,8 +32,8 @@ typedef struct tr_worker {
     uv_thread_t thread;
     uv_loop_t loop;
     uv_async_t wake;
-    _Atomic int parked;     /* 1 while parked and not yet woken */
-    tr_actor *runnext;      /* made runnable by the running actor: runs next */
+    _Atomic int parked; /* 1 while parked and not yet woken */
+    tr_actor *runnext;  /* made runnable by the running actor: runs next */
     unsigned runnext_streak;
     unsigned tick;
     unsigned active_handles; /* uv handles of actors (timers): poll the loop while busy */
@@ -58,11 +59,11 @@ struct tr_system {
     tr_system_config cfg;
     unsigned node;
     tr_worker *workers;
-    _Atomic int state;                 /* read on every message: keep it apart from... */
-    _Atomic int any_lived;             /* an actor's init has succeeded: the system may stop by itself */
+    _Atomic int state;     /* read on every message: keep it apart from... */
+    _Atomic int any_lived; /* an actor's init has succeeded: the system may stop by itself */
     _Alignas(64) _Atomic uint32_t nparked; /* ...what parking workers write */
     _Atomic uint32_t nsearching;           /* idle workers looking for work before parking */
-    _Atomic uint32_t ref_seq; /* references of plain-thread asks */
+    _Atomic uint32_t ref_seq;              /* references of plain-thread asks */
 
     uv_mutex_t lock; /* guards the DONE transition and `finish`; done_cond signals both */
     uv_cond_t done_cond;
@@ -86,8 +87,8 @@ struct tr_ctx {
     tr_system *sys;
     tr_worker *worker; /* NULL when a plain thread runs an actor's init */
     tr_actor *actor;
-    tr_msg *current;   /* the message receive was given */
-    int consumed;      /* the current message was forwarded: do not free it */
+    tr_msg *current; /* the message receive was given */
+    int consumed;    /* the current message was forwarded: do not free it */
 };
 
 /* The calling thread's worker (NULL on plain threads) and current context. */
@@ -110,12 +111,12 @@ static inline tr_counters *tr_counters_of(tr_system *sys, tr_worker *w) {
 }
 
 /* Counts one event: cheap on a worker, atomic on a plain thread. */
-#define TR_BUMP(sys, w, field)                                                                    \
-    do {                                                                                          \
-        if (w)                                                                                    \
-            TR_COUNT(&(w)->counters, field);                                                      \
-        else                                                                                      \
-            atomic_fetch_add_explicit(&(sys)->plain.field, 1, memory_order_acq_rel);              \
+#define TR_BUMP(sys, w, field)                                                                     \
+    do {                                                                                           \
+        if (w)                                                                                     \
+            TR_COUNT(&(w)->counters, field);                                                       \
+        else                                                                                       \
+            atomic_fetch_add_explicit(&(sys)->plain.field, 1, memory_order_acq_rel);               \
     } while (0)
 
 #endif

@@ -96,7 +96,8 @@ static tr_waiter *waiter_lookup(tr_waiters *ws, tr_pid pid) {
     uint32_t slot = (uint32_t)((uint64_t)pid & ((1u << TR_SLOT_BITS) - 1));
     if (slot / TR_WAITER_CHUNK >= TR_WAITER_CHUNKS)
         return NULL;
-    tr_waiter *chunk = atomic_load_explicit(&ws->chunks[slot / TR_WAITER_CHUNK], memory_order_acquire);
+    tr_waiter *chunk =
+        atomic_load_explicit(&ws->chunks[slot / TR_WAITER_CHUNK], memory_order_acquire);
     return chunk ? &chunk[slot % TR_WAITER_CHUNK] : NULL;
 }
 

@@ -29,7 +29,8 @@
 #define CHECK_EQ(a, b)                                                                             \
     do {                                                                                           \
         long long check_a_ = (long long)(a), check_b_ = (long long)(b);                            \
-        if (check_a_ != check_b_) check_fail_eq(__FILE__, __LINE__, #a, #b, check_a_, check_b_);   \
+        if (check_a_ != check_b_)                                                                  \
+            check_fail_eq(__FILE__, __LINE__, #a, #b, check_a_, check_b_);                         \
     } while (0)
 
 /* A TR_E* value gets its name printed beside it. */
@@ -151,7 +152,8 @@ static inline void check_pattern_fill(void *data, size_t size, unsigned seed) {
 static inline int check_pattern_ok(const void *data, size_t size, unsigned seed) {
     const unsigned char *b = data;
     for (size_t i = 0; i < size; i++)
-        if (b[i] != check_pattern_byte(i, seed)) return 0;
+        if (b[i] != check_pattern_byte(i, seed))
+            return 0;
     return 1;
 }
 

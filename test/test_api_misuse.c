@@ -128,7 +128,8 @@ static int probe_receive(tr_ctx *cx, void *state, tr_msg *m) {
         g_probe.no_sender_rc = tr_reply_i64(cx, m, 1); /* sent from a plain thread */
         return 0;
     }
-    if (tr_msg_type(m) != MSG_PROBE) return check_idle_receive(cx, state, m);
+    if (tr_msg_type(m) != MSG_PROBE)
+        return check_idle_receive(cx, state, m);
 
     tr_system *sys = tr_ctx_system(cx);
     CHECK(sys != NULL);

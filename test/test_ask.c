@@ -198,7 +198,8 @@ static int take_reply(tr_ctx *cx, tr_msg *m) {
     CHECK_EQ(tr_msg_ref(m), g_asker.ref[i]);
     CHECK(!g_asker.answered[i]);
     g_asker.answered[i] = 1;
-    if (++g_asker.replies < ASYNC_ASKS) return 0;
+    if (++g_asker.replies < ASYNC_ASKS)
+        return 0;
     CHECK_EQ(tr_send_i64(tr_ctx_system(cx), g_server, CHECK_MSG_EXIT, 0), 0);
     return tr_exit(cx, 0);
 }

@@ -30,7 +30,8 @@ static uv_sem_t g_senders_done;
 static void count_send(int rc) {
     CHECK(rc == 0 || rc == TR_ENOACTOR);
     g_sent++;
-    if (rc == TR_ENOACTOR) g_sent_noactor++;
+    if (rc == TR_ENOACTOR)
+        g_sent_noactor++;
 }
 
 static uint32_t next_random(uint32_t *x) {
@@ -49,7 +50,8 @@ static void send_to_random_slot(uint32_t *rng) {
 static int target_receive(tr_ctx *cx, void *state, tr_msg *m) {
     int *data_seen = state;
     g_received++;
-    if (tr_msg_type(m) == MSG_DIE) return tr_exit(cx, 0);
+    if (tr_msg_type(m) == MSG_DIE)
+        return tr_exit(cx, 0);
     CHECK_EQ(tr_msg_type(m), MSG_DATA);
     CHECK_EQ(tr_msg_i64(m), tr_self(cx));
     return ++*data_seen == CRASH_AFTER ? -100 : 0;

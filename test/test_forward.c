@@ -62,7 +62,8 @@ static int hop_init(tr_ctx *cx, void *state, const void *arg) {
 
 static int hop_receive(tr_ctx *cx, void *state, tr_msg *m) {
     const hop_state *h = state;
-    if (tr_msg_type(m) != MSG_PARCEL) return check_idle_receive(cx, state, m);
+    if (tr_msg_type(m) != MSG_PARCEL)
+        return check_idle_receive(cx, state, m);
     int index = check_parcel(m);
     if (h->hop == 0)
         g_first_data[index] = tr_msg_data(m);
@@ -80,7 +81,8 @@ static int sink_receive(tr_ctx *cx, void *state, tr_msg *m) {
     (void)state;
     int index = check_parcel(m);
     CHECK(tr_msg_data(m) == g_first_data[index]);
-    if (++g_delivered < PARCELS) return 0;
+    if (++g_delivered < PARCELS)
+        return 0;
     for (int i = 0; i < HOPS + 1; i++)
         CHECK_EQ(tr_send_i64(tr_ctx_system(cx), g_chain[i], CHECK_MSG_EXIT, 0), 0);
     return tr_exit(cx, 0);
@@ -90,7 +92,8 @@ static const tr_actor_spec sink_spec = {.name = "sink", .receive = sink_receive}
 
 /* Sends parcel 1 into the chain as itself. */
 static int origin_receive(tr_ctx *cx, void *state, tr_msg *m) {
-    if (tr_msg_type(m) != MSG_GO) return check_idle_receive(cx, state, m);
+    if (tr_msg_type(m) != MSG_GO)
+        return check_idle_receive(cx, state, m);
     tr_system *sys = tr_ctx_system(cx);
     CHECK_EQ(tr_msg_send(sys, g_chain[1], new_parcel(sys, tr_self(cx), 1)), 0);
     return 0;
@@ -175,7 +178,8 @@ static const tr_actor_spec sizer_spec = {.name = "sizer", .receive = sizer_recei
 /* Each MSG_GO sends one round of sizes from the actor's pool. */
 static int spammer_receive(tr_ctx *cx, void *state, tr_msg *m) {
     (void)state;
-    if (tr_msg_type(m) != MSG_GO) return check_idle_receive(cx, state, m);
+    if (tr_msg_type(m) != MSG_GO)
+        return check_idle_receive(cx, state, m);
     send_sizes(tr_ctx_system(cx), g_sizer);
     return 0;
 }

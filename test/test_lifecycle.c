@@ -73,7 +73,8 @@ static void init_runs_synchronously(void) {
         int64_t out = 0;
         CHECK_EQ(tr_ask_i64(sys, pid, MSG_GET, 0, &out, -1), 0);
         CHECK_EQ(out, round * 1000 + 234);
-        if (round < 3) CHECK_EQ(tr_send_i64(sys, pid, CHECK_MSG_EXIT, 0), 0);
+        if (round < 3)
+            CHECK_EQ(tr_send_i64(sys, pid, CHECK_MSG_EXIT, 0), 0);
     }
     CHECK_EQ(tr_system_stop(sys), 0);
     tr_system_stats st = check_finish(sys);
@@ -312,7 +313,8 @@ static int second_receive(tr_ctx *cx, void *state, tr_msg *m);
 
 /* Answers 1 and becomes second_receive, from the next message on. */
 static int first_receive(tr_ctx *cx, void *state, tr_msg *m) {
-    if (tr_msg_type(m) != MSG_GET) return check_idle_receive(cx, state, m);
+    if (tr_msg_type(m) != MSG_GET)
+        return check_idle_receive(cx, state, m);
     CHECK_EQ(tr_become(cx, second_receive), 0);
     return tr_reply_i64(cx, m, 1);
 }
@@ -367,7 +369,8 @@ static void tree_terminate(tr_ctx *cx, void *state, int reason) {
     (void)cx;
     g_tree_ended++;
     g_tree_depth_sum += *(const int *)state;
-    if (reason != 0) g_tree_bad_reasons++;
+    if (reason != 0)
+        g_tree_bad_reasons++;
 }
 
 static const tr_actor_spec tree_spec = {

@@ -19,7 +19,7 @@ static void test_single_thread(void) {
     tr_mpsc q;
     item it[3] = {{.seq = 0}, {.seq = 1}, {.seq = 2}};
     tr_mpsc_init(&q);
-    CHECK(tr_mpsc_mark_idle(&q)); /* a new queue is idle */
+    CHECK(tr_mpsc_mark_idle(&q));          /* a new queue is idle */
     CHECK(tr_mpsc_push(&q, &it[0].node));  /* idle -> the pusher owns it */
     CHECK(!tr_mpsc_push(&q, &it[1].node)); /* not idle any more */
     CHECK(!tr_mpsc_claim(&q));             /* busy: cannot be claimed */
@@ -30,7 +30,7 @@ static void test_single_thread(void) {
     CHECK(tr_mpsc_pop(&q) == &it[2].node);
     CHECK(tr_mpsc_pop(&q) == NULL);
     CHECK(tr_mpsc_mark_idle(&q));
-    CHECK(tr_mpsc_claim(&q));              /* idle and empty: claimable once */
+    CHECK(tr_mpsc_claim(&q)); /* idle and empty: claimable once */
     CHECK(!tr_mpsc_claim(&q));
     CHECK(!tr_mpsc_push(&q, &it[0].node)); /* claimed: the push does not hand over */
     CHECK(tr_mpsc_pop(&q) == &it[0].node);
@@ -42,7 +42,7 @@ enum { PRODUCERS = 4, PER_PRODUCER = 50000 };
 
 static tr_mpsc queue;
 static item items[PRODUCERS][PER_PRODUCER];
-static uv_sem_t handovers;       /* one post per push that found the queue idle */
+static uv_sem_t handovers;        /* one post per push that found the queue idle */
 static _Atomic int consumer_owns; /* 1 while someone holds the consumer side */
 static _Atomic int handover_count;
 

@@ -143,7 +143,8 @@ static void document_round_trip(void) {
 
 static tr_msg *raw_msg(tr_system *sys, const void *bytes, size_t size) {
     tr_msg *m = check_msg(sys, MSG_RAW, size);
-    if (size > 0) memcpy(tr_msg_data(m), bytes, size);
+    if (size > 0)
+        memcpy(tr_msg_data(m), bytes, size);
     return m;
 }
 

@@ -109,7 +109,8 @@ static void names_go_with_their_actors(void) {
 
 /* Registers itself under the name in the request and answers with whereis. */
 static int registrar_receive(tr_ctx *cx, void *state, tr_msg *m) {
-    if (tr_msg_type(m) != MSG_REGISTER) return check_idle_receive(cx, state, m);
+    if (tr_msg_type(m) != MSG_REGISTER)
+        return check_idle_receive(cx, state, m);
     tr_system *sys = tr_ctx_system(cx);
     const char *name = tr_msg_data(m);
     CHECK_EQ(tr_register(sys, name, tr_self(cx)), 0);

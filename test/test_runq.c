@@ -15,8 +15,12 @@ static _Atomic int taken[ITEMS];
 static tr_runq q;
 static _Atomic int owner_done;
 
-static struct tr_actor *item(int i) { return (struct tr_actor *)(void *)&slots[i]; }
-static void take(struct tr_actor *a) { atomic_fetch_add(&taken[(char *)(void *)a - slots], 1); }
+static struct tr_actor *item(int i) {
+    return (struct tr_actor *)(void *)&slots[i];
+}
+static void take(struct tr_actor *a) {
+    atomic_fetch_add(&taken[(char *)(void *)a - slots], 1);
+}
 
 static void test_single_thread(void) {
     tr_runq r = {0};

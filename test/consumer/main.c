@@ -12,7 +12,8 @@ enum { MSG_SQUARE = 1, MSG_PACKED };
 
 static int square_receive(tr_ctx *cx, void *state, tr_msg *m) {
     (void)state;
-    if (tr_msg_type(m) != MSG_SQUARE) return TR_EUNHANDLED;
+    if (tr_msg_type(m) != MSG_SQUARE)
+        return TR_EUNHANDLED;
     int64_t x = tr_msg_i64(m);
     return tr_reply_i64(cx, m, x * x);
 }
@@ -22,12 +23,14 @@ static const tr_actor_spec square_spec = {.name = "square", .receive = square_re
 /* Packs [12, "troupe"] into a message and unpacks it again. */
 static int msgpack_round_trip(tr_system *sys) {
     tr_packer p;
-    if (tr_packer_init(&p, sys, MSG_PACKED) < 0) return 0;
+    if (tr_packer_init(&p, sys, MSG_PACKED) < 0)
+        return 0;
     msgpack_pack_array(&p.pk, 2);
     msgpack_pack_int64(&p.pk, 12);
     msgpack_pack_str_with_body(&p.pk, "troupe", 6);
     tr_msg *m = tr_packer_finish(&p);
-    if (!m) return 0;
+    if (!m)
+        return 0;
 
     msgpack_zone zone;
     msgpack_zone_init(&zone, 256);
