@@ -21,6 +21,14 @@ void tr_pool_destroy(tr_pool *p) {
     uv_mutex_destroy(&p->lock);
 }
 
+static void local_push(tr_pool_local *local, uint8_t cls, void *block) {
+    tr_pool_block *b = block;
+    b->next = local->free[cls];
+    local->free[cls] = b;
+    local->count[cls]++;
+    TR_POOL_POISON(b, cls);
+}
+
 /* Carves a new slab into blocks of class cls and puts them on local. Locked. */
 static int pool_grow(tr_pool *p, tr_pool_local *local, uint8_t cls) {
     size_t bsize = tr_pool_class_size(cls);
@@ -38,10 +46,7 @@ static int pool_grow(tr_pool *p, tr_pool_local *local, uint8_t cls) {
         return -1;
     p->slabs[p->nslabs++] = mem;
     for (size_t off = 0; off + bsize <= slab; off += bsize) {
-        tr_pool_block *b = (tr_pool_block *)(mem + off);
-        b->next = local->free[cls];
-        local->free[cls] = b;
-        local->count[cls]++;
+        local_push(local, cls, mem + off);
     }
     return 0;
 }
@@ -74,6 +79,8 @@ void *tr_pool_alloc_slow(tr_pool *p, tr_pool_local *local, uint8_t cls, size_t s
     if (from->free[cls] || pool_refill(p, from, cls) == 0)
         b = local_pop(from, cls);
     uv_mutex_unlock(&p->lock);
+    if (b)
+        TR_POOL_UNPOISON(b, cls);
     return b;
 }
 
@@ -87,13 +94,6 @@ static void pool_spill(tr_pool *p, tr_pool_local *local, uint8_t cls) {
     last->next = NULL;
     first->next_batch = p->batches[cls];
     p->batches[cls] = first;
-}
-
-static void local_push(tr_pool_local *local, uint8_t cls, void *block) {
-    tr_pool_block *b = block;
-    b->next = local->free[cls];
-    local->free[cls] = b;
-    local->count[cls]++;
 }
 
 void tr_pool_free_slow(tr_pool *p, tr_pool_local *local, uint8_t cls, void *block) {

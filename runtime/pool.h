@@ -25,6 +25,25 @@ typedef struct tr_pool_block {
 
 #define TR_POOL_BATCH 128u
 
+/* Under AddressSanitizer a free block is poisoned past its first
+ * TR_POOL_READABLE bytes, so a use after free of a pooled message or state is
+ * reported like one of malloc'd memory. The first bytes stay readable: they
+ * hold the free-list links, and a message header whose state says it was freed
+ * (so that sending or freeing it again is TR_EALREADY, not a crash). */
+#define TR_POOL_READABLE 48u
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define TR_POOL_POISON(block, cls)                                                                 \
+    ASAN_POISON_MEMORY_REGION((char *)(block) + TR_POOL_READABLE,                                   \
+                              tr_pool_class_size(cls) > TR_POOL_READABLE                           \
+                                  ? tr_pool_class_size(cls) - TR_POOL_READABLE                     \
+                                  : 0)
+#define TR_POOL_UNPOISON(block, cls) ASAN_UNPOISON_MEMORY_REGION(block, tr_pool_class_size(cls))
+#else
+#define TR_POOL_POISON(block, cls) ((void)0)
+#define TR_POOL_UNPOISON(block, cls) ((void)0)
+#endif
+
 typedef struct tr_pool_local {
     tr_pool_block *free[TR_POOL_CLASSES];
     uint32_t count[TR_POOL_CLASSES];
@@ -68,6 +87,7 @@ static inline void *tr_pool_alloc(tr_pool *p, tr_pool_local *local, uint8_t cls,
         tr_pool_block *b = local->free[cls];
         local->free[cls] = b->next;
         local->count[cls]--;
+        TR_POOL_UNPOISON(b, cls);
         return b;
     }
     return tr_pool_alloc_slow(p, local, cls, size);
@@ -79,6 +99,7 @@ static inline void tr_pool_free(tr_pool *p, tr_pool_local *local, uint8_t cls, v
         b->next = local->free[cls];
         local->free[cls] = b;
         local->count[cls]++;
+        TR_POOL_POISON(b, cls);
         return;
     }
     tr_pool_free_slow(p, local, cls, block);
