@@ -34,7 +34,7 @@ typedef struct tr_pool_block {
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
 #define TR_POOL_POISON(block, cls)                                                                 \
-    ASAN_POISON_MEMORY_REGION((char *)(block) + TR_POOL_READABLE,                                   \
+    ASAN_POISON_MEMORY_REGION((char *)(block) + TR_POOL_READABLE,                                  \
                               tr_pool_class_size(cls) > TR_POOL_READABLE                           \
                                   ? tr_pool_class_size(cls) - TR_POOL_READABLE                     \
                                   : 0)
