@@ -31,6 +31,21 @@ tr_system *bench_system(void) {
     return sys;
 }
 
+void bench_wait(tr_system *sys) {
+    int rc = tr_system_wait(sys, 120 * 1000);
+    if (rc == 0)
+        return;
+    tr_system_stats st;
+    tr_system_stats_get(sys, &st);
+    fprintf(stderr,
+            "tr_system_wait: %s (spawned %llu, exited %llu, dead letters %llu, unhandled %llu, "
+            "rejected %llu)\n",
+            tr_strerror(rc), (unsigned long long)st.spawned, (unsigned long long)st.exited,
+            (unsigned long long)st.dead_letters, (unsigned long long)st.unhandled,
+            (unsigned long long)st.rejected);
+    exit(1);
+}
+
 double bench_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

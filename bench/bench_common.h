@@ -13,6 +13,10 @@ long bench_divisor(int argc, char **argv);
 /* A system with WORKERS workers (default 2); exits on failure. */
 tr_system *bench_system(void);
 
+/* Waits for the system to stop by itself. After 120 s it prints the stats
+ * to stderr and exits 1: a hang is a runtime bug, not a result. */
+void bench_wait(tr_system *sys);
+
 /* Seconds on the monotonic clock. */
 double bench_now(void);
 

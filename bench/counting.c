@@ -83,7 +83,7 @@ int main(int argc, char **argv) {
     tr_pid counter = tr_spawn(sys, &counter_spec, &total);
     for (int i = 0; i < SENDERS; i++)
         tr_send_i64(sys, tr_spawn(sys, &sender_spec, &per_sender), MSG_GO, counter);
-    tr_system_wait(sys, -1);
+    bench_wait(sys);
     int ok = atomic_load(&g_count) == total &&
              atomic_load(&g_sum) == SENDERS * (per_sender * (per_sender + 1) / 2);
     int rc = bench_report("counting", sys, total, bench_end() - t0, ok, "");

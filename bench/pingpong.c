@@ -47,7 +47,7 @@ int main(int argc, char **argv) {
     double t0 = bench_now();
     ping_state setup = {.pong = tr_spawn(sys, &pong_spec, NULL), .rounds = rounds};
     tr_spawn(sys, &ping_spec, &setup);
-    tr_system_wait(sys, -1);
+    bench_wait(sys);
     int rc = bench_report("pingpong", sys, 2 * rounds, bench_end() - t0, g_replies == rounds, "");
     tr_system_shutdown(sys);
     return rc;

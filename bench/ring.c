@@ -40,7 +40,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < RING; i++)
         tr_send_i64(sys, ring[i], MSG_NEXT, ring[(i + 1) % RING]);
     tr_send_i64(sys, ring[0], MSG_TOKEN, 0);
-    tr_system_wait(sys, -1);
+    bench_wait(sys);
     int rc = bench_report("ring", sys, g_hops_wanted, bench_end() - t0,
                           g_hops_seen == g_hops_wanted, "");
     free(ring);

@@ -67,7 +67,7 @@ int main(int argc, char **argv) {
     double t0 = bench_now();
     part root = {0, leaves};
     tr_send(sys, tr_spawn(sys, &node_spec, NULL), MSG_START, &root, sizeof root);
-    tr_system_wait(sys, -1);
+    bench_wait(sys);
     int rc = bench_report("skynet", sys, actors, bench_end() - t0,
                           atomic_load(&g_root_sum) == leaves * (leaves - 1) / 2, "");
     tr_system_shutdown(sys);

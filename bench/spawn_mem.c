@@ -29,7 +29,7 @@ int main(int argc, char **argv) {
     long after = bench_status_kb("VmRSS");
     for (int64_t i = 0; i < k; i++)
         tr_send_i64(sys, pids[i], MSG_STOP, 0);
-    tr_system_wait(sys, -1);
+    bench_wait(sys);
     double secs = bench_now() - t0;
     tr_system_stats st;
     tr_system_stats_get(sys, &st);
