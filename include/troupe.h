@@ -224,10 +224,12 @@ TR_API int tr_unregister(tr_system *sys, const char *name);
 TR_API tr_msg *tr_msg_new(tr_system *sys, uint32_t type, size_t size);
 
 /* Frees a message the caller owns (never sent, or a reply from tr_ask).
- * Returns 0, TR_EINVAL (NULL) or TR_EALREADY (already sent or freed). */
+ * Returns 0, TR_EINVAL (NULL) or TR_EALREADY (already sent or freed). Any
+ * thread. */
 TR_API int tr_msg_free(tr_msg *m);
 
-/* Accessors. m must be a message the caller owns or is receiving. */
+/* Accessors: read-only, no errors (0 / NULL for a NULL m). m must be a
+ * message the caller owns or is receiving; any thread that holds it. */
 TR_API uint32_t tr_msg_type(const tr_msg *m);
 TR_API tr_pid tr_msg_sender(const tr_msg *m);
 TR_API void *tr_msg_data(tr_msg *m);
@@ -278,7 +280,9 @@ TR_API int tr_reply_i64(tr_ctx *cx, const tr_msg *m, int64_t value);
  * to timeout_ms (< 0: forever) for the reply, which is stored in *reply and
  * owned by the caller (free it with tr_msg_free). A reply arriving after the
  * timeout is counted as a dead letter. Returns 0, TR_ETIMEDOUT, TR_EINACTOR
- * (called from an actor: use tr_ask_async), or an error of tr_msg_send. */
+ * (called from an actor: use tr_ask_async), TR_EINVAL (a NULL argument; req
+ * not consumed), TR_ENOMEM (no reply address could be made), or an error of
+ * tr_msg_send. Any number of plain threads at once (up to 65,536). */
 TR_API int tr_ask(tr_system *sys, tr_pid to, tr_msg *req, tr_msg **reply, int timeout_ms);
 
 /* tr_ask with an int64 request payload and an int64 answer. */

@@ -89,7 +89,9 @@ void tr_table_give(tr_table *t, tr_free_blocks *local, tr_actor *a);
 /* Hands a worker's list back to the table (worker exit). */
 void tr_table_flush(tr_table *t, tr_free_blocks *local);
 
-/* Calls fn on every block ever made. Not thread-safe against tr_table_take. */
+/* Calls fn on every block made so far. May run while other threads spawn
+ * (tr_system_stop does): blocks are published initialised, so fn may read a
+ * block's atomic fields; anything else only once no other thread runs. */
 void tr_table_each(tr_table *t, void (*fn)(tr_actor *a, void *arg), void *arg);
 
 tr_pid tr_pid_make(unsigned node, uint32_t gen, uint32_t slot);

@@ -106,10 +106,6 @@ static inline tr_ctx *tr_ctx_check(tr_ctx *cx) {
     return cx && cx == tr_tls_ctx && cx->actor ? cx : NULL;
 }
 
-static inline tr_counters *tr_counters_of(tr_system *sys, tr_worker *w) {
-    return w ? &w->counters : &sys->plain;
-}
-
 /* Counts one event: cheap on a worker, atomic on a plain thread. */
 #define TR_BUMP(sys, w, field)                                                                     \
     do {                                                                                           \

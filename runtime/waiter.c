@@ -58,10 +58,22 @@ static int waiters_grow(tr_waiters *ws) {
         return TR_ENOMEM;
     for (uint32_t i = 0; i < TR_WAITER_CHUNK; i++) {
         tr_waiter *wt = &chunk[i];
+        int rc = uv_mutex_init(&wt->lock);
+        if (rc == 0 && (rc = uv_cond_init(&wt->cond)) != 0)
+            uv_mutex_destroy(&wt->lock);
+        if (rc != 0) { /* undo the waiters made so far */
+            while (i-- > 0) {
+                uv_cond_destroy(&chunk[i].cond);
+                uv_mutex_destroy(&chunk[i].lock);
+            }
+            free(chunk);
+            return TR_ESYS;
+        }
+    }
+    for (uint32_t i = 0; i < TR_WAITER_CHUNK; i++) {
+        tr_waiter *wt = &chunk[i];
         tr_mpsc_init(&wt->mailbox);
         wt->index = ws->nchunks * TR_WAITER_CHUNK + i;
-        if (uv_mutex_init(&wt->lock) || uv_cond_init(&wt->cond))
-            abort(); /* pthread mutex/cond init do not fail with default attributes */
         wt->next_free = ws->free;
         ws->free = wt;
     }
