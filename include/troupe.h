@@ -12,7 +12,14 @@
  *   - "Any thread" means a plain thread or an actor callback running on a
  *     worker. "Actor only" means from inside init/receive/terminate, through
  *     the tr_ctx the callback was given; from anywhere else such a function
- *     returns TR_ENOTACTOR.
+ *     returns TR_ENOTACTOR. "Plain thread" means outside every actor
+ *     callback: blocking calls made inside a callback, whichever thread runs
+ *     it, return TR_EINACTOR.
+ *   - Calls that race tr_system_stop or tr_system_shutdown are safe: sends,
+ *     spawns and asks return TR_ESTOPPED once a stop has begun, and shutdown
+ *     waits for every call still inside the library before it frees anything.
+ *     The one rule left: no call may start after tr_system_shutdown has
+ *     returned (stop or join the threads that use sys before that).
  *   - A tr_msg passed to a send function is consumed by it, whatever it
  *     returns (except TR_EINVAL / TR_EALREADY, which mean it was not a message
  *     the caller owned). A message handed to receive belongs to the runtime
@@ -36,28 +43,48 @@ extern "C" {
 
 /* ---- Errors ------------------------------------------------------------- */
 
+/* Every TR_E* code with its name (tr_strerror), in one table. */
+#define TR_ERRNO_MAP(X)                                                                            \
+    X(EINVAL, -1, "invalid argument")      /* NULL spec, zero workers, ... */                      \
+    X(ENOMEM, -2, "out of memory")                                                                 \
+    X(EFULL, -3, "mailbox full")           /* the receiver's bounded mailbox (fail policy) */      \
+    X(ENOACTOR, -4, "no such actor")       /* no live actor has this pid (a dead letter) */        \
+    X(ETIMEDOUT, -5, "timed out")          /* the wait or ask timed out */                         \
+    X(EUNHANDLED, -6, "message not handled") /* returned by receive (counted) */                   \
+    X(ENOTACTOR, -7, "not called from the actor's own callback")                                   \
+    X(EINACTOR, -8, "blocking call from an actor callback") /* would stall a worker */             \
+    X(EALREADY, -9, "message already sent or freed, or not the caller's")                          \
+    X(EEXIST, -10, "name already registered")                                                      \
+    X(ENOTFOUND, -11, "name not registered")                                                       \
+    X(ESTOPPED, -12, "system stopped")     /* also the exit reason "shutdown" */                   \
+    X(EBADMSG, -13, "malformed message")   /* msgpack that does not parse, wrong size */           \
+    X(ETOOBIG, -14, "too big")             /* a size larger than the runtime supports */           \
+    X(ESYS, -15, "system call failed")     /* threads, event loops */                              \
+    X(ENOREPLY, -16, "request handled without a reply")
+
 enum tr_error {
     TR_OK = 0,
-    TR_EINVAL = -1,     /* an argument is invalid (NULL spec, zero workers, ...) */
-    TR_ENOMEM = -2,     /* out of memory */
-    TR_EFULL = -3,      /* the receiver's bounded mailbox is full (fail policy) */
-    TR_ENOACTOR = -4,   /* no live actor has this pid (counted as a dead letter) */
-    TR_ETIMEDOUT = -5,  /* the wait or ask timed out */
-    TR_EUNHANDLED = -6, /* returned by receive: message not understood (counted) */
-    TR_ENOTACTOR = -7,  /* an actor-only function was called outside an actor */
-    TR_EINACTOR = -8,   /* a blocking call was made from an actor (would stall a worker) */
-    TR_EALREADY = -9,   /* the message was already sent or freed */
-    TR_EEXIST = -10,    /* the name is already registered */
-    TR_ENOTFOUND = -11, /* no actor is registered under the name */
-    TR_ESTOPPED = -12,  /* the system is stopping or stopped */
-    TR_EBADMSG = -13,   /* a payload is malformed (msgpack that does not parse, wrong size) */
-    TR_ETOOBIG = -14,   /* a size is larger than the runtime supports */
-    TR_ESYS = -15,      /* the operating system refused (threads, event loop) */
+#define TR_ERRNO_ENUM(name, value, text) TR_##name = value,
+    TR_ERRNO_MAP(TR_ERRNO_ENUM)
+#undef TR_ERRNO_ENUM
 };
 
-/* Returns a static, human-readable name for a TR_E* code (or "unknown error").
- * Any thread. */
+/* Returns a static, human-readable name for a TR_E* code, "user exit reason"
+ * for a TR_EXIT_USER(n) reason, or "unknown error". Any thread. */
 TR_API const char *tr_strerror(int code);
+
+/* Exit reasons. An actor's exit reason is an int, and says how it ended:
+ *   0                 normal: tr_exit(cx, 0)
+ *   TR_ESTOPPED       shutdown: the system stopped it (or it chose to say so)
+ *   TR_E* (-1 .. -99) a runtime error, e.g. a callback returned TR_ENOMEM
+ *   TR_EXIT_USER(n)   the program's own reasons, n = 0 .. TR_EXIT_USER_MAX:
+ *                     -1000 - n, so they never collide with a runtime code
+ * Every reason but 0 and TR_ESTOPPED is abnormal. */
+#define TR_EXIT_USER_BASE (-1000)
+#define TR_EXIT_USER_MAX 0x3FFFFFFF
+#define TR_EXIT_USER(n) (TR_EXIT_USER_BASE - (int)(n))
+/* n of a TR_EXIT_USER(n) reason, or -1 if reason is not a user reason. */
+#define TR_EXIT_USER_CODE(reason) ((reason) <= TR_EXIT_USER_BASE ? TR_EXIT_USER_BASE - (reason) : -1)
 
 /* ---- Pids --------------------------------------------------------------- */
 
@@ -77,7 +104,11 @@ typedef struct tr_system tr_system;
 
 typedef struct tr_system_config {
     unsigned workers; /* worker threads, >= 1 (default: online CPUs) */
-    unsigned batch;   /* messages an actor may take per turn, >= 1 (default 64) */
+    unsigned batch;   /* messages an actor may take per turn, >= 1 (default 64); a turn
+                         also ends once it has run for about a millisecond */
+    int keep_running; /* 0 (default): the system stops by itself when its last live
+                         actor exits; nonzero: it runs until tr_system_stop, even with
+                         no actor (for programs that spawn on demand) */
 } tr_system_config;
 
 /* Fills cfg with the defaults. Any thread. */
@@ -101,17 +132,23 @@ TR_API tr_system *tr_system_new(const tr_system_config *cfg);
 TR_API int tr_system_stop(tr_system *sys);
 
 /* Blocks until the system has stopped: either tr_system_stop was called, or
- * the last live actor exited (a system stops by itself when its last actor
- * exits; actors whose init failed never lived and do not count). When it returns 0 the workers have
- * exited and every message sent is accounted for: received, or counted in the stats as a dead
- * letter. timeout_ms < 0 waits forever. Returns 0, TR_ETIMEDOUT, TR_EINVAL (sys NULL) or
- * TR_EINACTOR (called from an actor). Any plain thread. */
+ * the last live actor exited (unless cfg.keep_running is set, a system stops
+ * by itself when its last actor exits; actors whose init failed never lived
+ * and do not count). When it returns 0 the workers have exited and every
+ * message sent is accounted for: received, or counted in the stats as a dead
+ * letter. timeout_ms < 0 waits forever. Returns 0, TR_ETIMEDOUT, TR_EINVAL
+ * (sys NULL) or TR_EINACTOR (called inside an actor callback). Any plain
+ * thread. */
 TR_API int tr_system_wait(tr_system *sys, int timeout_ms);
 
 /* Stops the system (as tr_system_stop), waits for every actor's terminate and
- * for the workers to exit, frees every message, actor and pool, and frees sys.
- * Returns 0, TR_EINVAL (sys NULL) or TR_EINACTOR (called from an actor: use
- * tr_system_stop there). sys is invalid afterwards. One plain thread, once. */
+ * for the workers to exit, wakes every plain thread blocked in tr_ask or
+ * tr_inbox_receive (they return TR_ESTOPPED) and waits until no call is
+ * inside the library any more, then frees every message, actor, inbox and
+ * pool, and frees sys. Returns 0, TR_EINVAL (sys NULL) or TR_EINACTOR (called
+ * inside an actor callback: use tr_system_stop there). sys is invalid
+ * afterwards: no call may start after this has returned. One plain thread,
+ * once. */
 TR_API int tr_system_shutdown(tr_system *sys);
 
 typedef struct tr_system_stats {
@@ -130,19 +167,27 @@ TR_API int tr_system_stats_get(tr_system *sys, tr_system_stats *out);
 
 /* ---- Actors ------------------------------------------------------------- */
 
-typedef struct tr_ctx tr_ctx; /* what an actor callback acts through; valid only during the call */
+/* What an actor callback acts through: an opaque handle naming the actor it
+ * was given to (not a pointer to memory). It acts only while a callback of
+ * that actor runs on the calling thread; kept and used anywhere else (another
+ * actor's callback, a plain thread, after the actor exited) every function
+ * taking it returns TR_ENOTACTOR and does nothing. */
+typedef struct tr_ctx tr_ctx;
 typedef struct tr_msg tr_msg;
 
 /* Callbacks run on a worker thread, one at a time per actor, never two at once.
- * init (optional) runs synchronously inside tr_spawn, in the spawner's thread,
- * with the new actor as "self"; a negative return fails the spawn with that
- * code (terminate then does not run). receive handles one message: return 0,
- * TR_EUNHANDLED (counted, the actor goes on), or another negative code to
- * crash the actor with that exit reason. terminate (optional) runs exactly once
- * for every actor whose init succeeded, with its exit reason: 0 for a normal
- * exit (tr_exit(cx, 0)), TR_ESTOPPED when the system stopped it, or the error
- * that crashed it. state is zeroed memory of spec->state_size bytes, owned by
- * the runtime and freed after terminate. */
+ * init (optional) runs synchronously inside tr_spawn, in the spawner's thread
+ * (a plain thread's, when a plain thread spawns), with the new actor as
+ * "self"; a negative return fails the spawn with that code (terminate then
+ * does not run). receive handles one message: return 0, TR_EUNHANDLED
+ * (counted, the actor goes on), or another negative code to crash the actor
+ * with that exit reason (see "Exit reasons"). terminate (optional) runs
+ * exactly once for every actor whose init succeeded, with its exit reason: 0
+ * for a normal exit (tr_exit(cx, 0)), TR_ESTOPPED when the system stopped it,
+ * or the error that crashed it. state is zeroed memory of spec->state_size
+ * bytes, owned by the runtime and freed after terminate. Blocking calls
+ * (tr_ask, tr_system_wait, tr_system_shutdown, tr_inbox_receive) return
+ * TR_EINACTOR inside any callback. */
 typedef int (*tr_init_fn)(tr_ctx *cx, void *state, const void *arg);
 typedef int (*tr_receive_fn)(tr_ctx *cx, void *state, tr_msg *m);
 typedef void (*tr_terminate_fn)(tr_ctx *cx, void *state, int reason);
@@ -183,15 +228,19 @@ TR_API tr_system *tr_ctx_system(tr_ctx *cx);
 TR_API int tr_become(tr_ctx *cx, tr_receive_fn receive);
 
 /* Makes the running actor exit once the current callback returns, with reason
- * (0 = normal). Messages still queued become dead letters; terminate runs once.
- * Called from init it fails the spawn instead: tr_spawn returns reason if it is
- * negative, else TR_ESTOPPED, and terminate does not run. Returns 0 or
- * TR_ENOTACTOR. Actor only. */
+ * (0 = normal, TR_ESTOPPED, a TR_E* code or a TR_EXIT_USER(n) reason; see
+ * "Exit reasons"). Messages still queued become dead letters (an ask among
+ * them fails at once with TR_ENOACTOR); terminate runs once. Called from init
+ * it fails the spawn instead: tr_spawn returns reason if it is negative, else
+ * TR_ESTOPPED, and terminate does not run. The first call's reason wins.
+ * Returns 0, TR_EINVAL (reason > 0) or TR_ENOTACTOR. Actor only. */
 TR_API int tr_exit(tr_ctx *cx, int reason);
 
 /* The libuv loop of the worker running this actor (struct uv_loop_s is
  * uv_loop_t), for timers and I/O handles owned by the actor; NULL outside an
- * actor. Use it only from inside the callback that received it. */
+ * actor, and NULL in an init that a plain thread runs (tr_spawn from a plain
+ * thread: no worker runs the actor yet). Use it only from inside the callback
+ * that received it. */
 struct uv_loop_s;
 TR_API struct uv_loop_s *tr_ctx_loop(tr_ctx *cx);
 
@@ -215,17 +264,34 @@ TR_API int tr_unregister(tr_system *sys, const char *name);
 /* Delivered to an actor whose tr_ask_async got no reply in time; tr_msg_ref
  * gives the ask's reference. */
 #define TR_MSG_ASK_TIMEOUT 0xFFFF0001u
+/* Delivered to an actor whose tr_ask_async will get no reply: tr_msg_ref gives
+ * the ask's reference and tr_msg_i64 the reason, as tr_ask would return it
+ * (TR_ENOACTOR, TR_EUNHANDLED, TR_ENOREPLY, TR_ESTOPPED). */
+#define TR_MSG_ASK_FAILED 0xFFFF0002u
+
+/* Ownership: a message belongs to whoever allocated it (the running actor, or
+ * the plain thread), or to the plain thread that tr_ask or tr_inbox_receive
+ * handed it to, until it is sent or freed. Only its owner may send, forward
+ * or free it: a stale pointer, or one handed to another thread or actor, is
+ * refused with TR_EALREADY (the block may already hold someone else's
+ * message). Under AddressSanitizer a freed message is poisoned, so reading a
+ * stale one through the accessors is reported. */
 
 /* Allocates a message with a payload of size bytes (uninitialised, to be
  * filled through tr_msg_data), from the calling worker's pool when called in an
- * actor (no malloc on that path). The caller owns it until it is sent or freed
- * with tr_msg_free. Returns NULL on TR_ENOMEM, size > 64 MiB or type in the
- * reserved range. Any thread. */
+ * actor (no malloc on that path), and stores it in *out. The caller owns it
+ * until it is sent or freed with tr_msg_free. Returns 0, TR_EINVAL (sys or out
+ * NULL, type in the reserved range), TR_ETOOBIG (size > 64 MiB), TR_ENOMEM, or
+ * TR_ESTOPPED (the system is stopping). Any thread. */
+TR_API int tr_msg_create(tr_system *sys, uint32_t type, size_t size, tr_msg **out);
+
+/* tr_msg_create for callers that only care whether it worked: the message,
+ * or NULL on any error. */
 TR_API tr_msg *tr_msg_new(tr_system *sys, uint32_t type, size_t size);
 
 /* Frees a message the caller owns (never sent, or a reply from tr_ask).
- * Returns 0, TR_EINVAL (NULL) or TR_EALREADY (already sent or freed). Any
- * thread. */
+ * Returns 0, TR_EINVAL (NULL) or TR_EALREADY (already sent or freed, or not
+ * the caller's). Any thread. */
 TR_API int tr_msg_free(tr_msg *m);
 
 /* Accessors: read-only, no errors (0 / NULL for a NULL m). m must be a
@@ -237,7 +303,7 @@ TR_API size_t tr_msg_size(const tr_msg *m);
 /* The payload as an int64 (messages from tr_send_i64 / tr_reply_i64); 0 if
  * the payload is not exactly 8 bytes. */
 TR_API int64_t tr_msg_i64(const tr_msg *m);
-/* Nonzero for a reply (tr_reply*) and for TR_MSG_ASK_TIMEOUT. */
+/* Nonzero for a reply (tr_reply*), TR_MSG_ASK_TIMEOUT and TR_MSG_ASK_FAILED. */
 TR_API int tr_msg_is_reply(const tr_msg *m);
 /* The reference of the ask a reply or timeout belongs to (0 otherwise). */
 TR_API uint32_t tr_msg_ref(const tr_msg *m);
@@ -245,9 +311,11 @@ TR_API uint32_t tr_msg_ref(const tr_msg *m);
 /* Sends m to pid; always consumes m (see the conventions above). Per
  * sender-receiver pair, messages arrive in send order, at most once. Returns 0,
  * TR_ENOACTOR (dead or unknown pid: counted as a dead letter), TR_EFULL
- * (bounded mailbox full: counted as rejected), TR_EINVAL (sys or m NULL),
- * TR_EALREADY (m was already sent or freed; not consumed again). Any thread;
- * no malloc, lock or syscall when called from an actor. */
+ * (bounded mailbox full: counted as rejected), TR_ESTOPPED (the system is
+ * stopping: nothing is delivered any more), TR_EINVAL (sys or m NULL),
+ * TR_EALREADY (m was already sent or freed, or is not the caller's; not
+ * consumed again). Any thread; no malloc, lock or syscall when called from an
+ * actor. */
 TR_API int tr_msg_send(tr_system *sys, tr_pid to, tr_msg *m);
 
 /* Passes a received message on to another actor unchanged (zero copy),
@@ -268,8 +336,14 @@ TR_API int tr_send_i64(tr_system *sys, tr_pid to, uint32_t type, int64_t value);
 /* Replies to request m (which the running actor is receiving) with reply,
  * consumed as by tr_msg_send. The reply reaches the asker as a message for
  * which tr_msg_is_reply is true and tr_msg_ref matches the request's; a reply
- * to a plain tr_send is an ordinary message to its sender. Returns as
- * tr_msg_send, plus TR_ENOTACTOR; TR_ENOACTOR if m has no sender. */
+ * to a plain tr_send is an ordinary message to its sender. Replies are never
+ * refused by the asker's bounded mailbox (it asked for them), and a reply
+ * whose asker is gone (timed out, exited) is counted as a dead letter and
+ * returns 0: `return tr_reply_i64(cx, m, x);` never crashes a healthy
+ * server. Returns 0, TR_ENOTACTOR, TR_EINVAL, TR_EALREADY, TR_ENOMEM or
+ * TR_ESTOPPED. A request that receive neither replies to nor forwards is
+ * answered by the runtime: its asker gets TR_ENOREPLY (TR_EUNHANDLED if
+ * receive returned that, TR_ENOACTOR if the actor exited). */
 TR_API int tr_reply_msg(tr_ctx *cx, const tr_msg *m, tr_msg *reply);
 
 /* Replies with a copy of data / an int64, of the request's type. */
@@ -279,10 +353,15 @@ TR_API int tr_reply_i64(tr_ctx *cx, const tr_msg *m, int64_t value);
 /* Blocking ask from a plain thread: sends req (consumed) to pid and waits up
  * to timeout_ms (< 0: forever) for the reply, which is stored in *reply and
  * owned by the caller (free it with tr_msg_free). A reply arriving after the
- * timeout is counted as a dead letter. Returns 0, TR_ETIMEDOUT, TR_EINACTOR
- * (called from an actor: use tr_ask_async), TR_EINVAL (a NULL argument; req
- * not consumed), TR_ENOMEM (no reply address could be made), or an error of
- * tr_msg_send. Any number of plain threads at once (up to 65,536). */
+ * timeout is counted as a dead letter. It never waits for a reply that cannot
+ * come: returns at once TR_ENOACTOR when the actor exits (or crashes) before
+ * replying, TR_ENOREPLY when its receive returned 0 without replying or
+ * forwarding the request, TR_EUNHANDLED when receive returned that, and
+ * TR_ESTOPPED when the system stops. Other returns: 0, TR_ETIMEDOUT,
+ * TR_EINACTOR (called inside an actor callback: use tr_ask_async), TR_EINVAL
+ * (a NULL argument; req not consumed), TR_ENOMEM (no reply address could be
+ * made), or an error of tr_msg_send. Any number of plain threads at once (up
+ * to 65,536 asks and inboxes). */
 TR_API int tr_ask(tr_system *sys, tr_pid to, tr_msg *req, tr_msg **reply, int timeout_ms);
 
 /* tr_ask with an int64 request payload and an int64 answer. */
@@ -293,10 +372,47 @@ TR_API int tr_ask_i64(tr_system *sys, tr_pid to, uint32_t type, int64_t arg, int
  * once. The reply later arrives to the running actor as a message with
  * tr_msg_is_reply(m) and tr_msg_ref(m) == *ref; if none comes within
  * timeout_ms (> 0), a TR_MSG_ASK_TIMEOUT message with that ref arrives instead
- * and a later reply is counted as a dead letter. Returns 0, TR_EINVAL
- * (timeout_ms <= 0 or ref NULL), TR_ENOTACTOR, or an error of tr_msg_send
- * (then no timeout message follows). Actor only. */
+ * and a later reply is counted as a dead letter; if the runtime knows none
+ * will come (see tr_ask), a TR_MSG_ASK_FAILED message arrives at once.
+ * Exactly one of the three arrives. Returns 0, TR_EINVAL (timeout_ms <= 0 or
+ * ref NULL), TR_ENOTACTOR, or an error of tr_msg_send (then nothing follows).
+ * Actor only. */
 TR_API int tr_ask_async(tr_ctx *cx, tr_pid to, tr_msg *req, int timeout_ms, uint32_t *ref);
+
+/* ---- Inboxes: mailboxes for plain threads ------------------------------- */
+
+/* An inbox gives a plain thread (main, say) a pid that actors can send to,
+ * and a blocking receive: results come back as messages instead of through
+ * globals. Its pid is a reply address like any other: tr_reply to a message
+ * sent with tr_inbox_send reaches it. */
+typedef struct tr_inbox tr_inbox;
+
+/* Opens an inbox and stores it in *out; the caller owns it and closes it with
+ * tr_inbox_close (tr_system_shutdown frees any still open). Returns 0,
+ * TR_EINVAL, TR_ENOMEM (more than 65,536 inboxes and asks at once) or
+ * TR_ESTOPPED. Any plain thread. */
+TR_API int tr_inbox_open(tr_system *sys, tr_inbox **out);
+
+/* The inbox's pid (TR_EINVAL for NULL). Any thread. */
+TR_API tr_pid tr_inbox_pid(const tr_inbox *ib);
+
+/* Waits up to timeout_ms (< 0: forever, 0: just look) for the next message
+ * and stores it in *out, owned by the caller (free it with tr_msg_free).
+ * Messages arrive in send order per sender. Returns 0, TR_ETIMEDOUT,
+ * TR_ESTOPPED (the system stopped and the inbox is empty), TR_EINVAL or
+ * TR_EINACTOR (called inside an actor callback). One plain thread at a time
+ * per inbox. */
+TR_API int tr_inbox_receive(tr_inbox *ib, tr_msg **out, int timeout_ms);
+
+/* tr_send with the inbox as the sender: the receiver sees tr_msg_sender(m)
+ * == tr_inbox_pid(ib), and its replies come to the inbox. Returns as tr_send.
+ * The inbox's thread. */
+TR_API int tr_inbox_send(tr_inbox *ib, tr_pid to, uint32_t type, const void *data, size_t size);
+
+/* Closes the inbox: its pid becomes dead (later sends are dead letters) and
+ * messages still in it are counted as dead letters. ib is invalid afterwards.
+ * Returns 0 or TR_EINVAL. The inbox's thread, before tr_system_shutdown. */
+TR_API int tr_inbox_close(tr_inbox *ib);
 
 #ifdef __cplusplus
 }

@@ -7,7 +7,13 @@
  * reaches the actor first settles the reference; the other is then a dead
  * letter (a late reply) or dropped silently (a timeout after the reply). The
  * timer is never cancelled from another thread: it always fires and closes
- * itself on its own loop, so no uv call ever crosses threads. */
+ * itself on its own loop, so no uv call ever crosses threads.
+ *
+ * An asker never waits for a reply that cannot come: when a request is lost
+ * (its receiver exited with it queued, crashed on it, returned without
+ * replying or forwarding it, or a forward found the next receiver dead), the
+ * runtime sends the asker an ASK_FAILED notice with the reason (tr_ask_fail);
+ * it settles the ask like a reply. */
 #include "ask.h"
 
 #include "scheduler.h"
@@ -85,42 +91,64 @@ static void ask_timer_fired(uv_timer_t *t) {
     uv_close((uv_handle_t *)t, ask_timer_closed);
 }
 
-static int ask_timer_start(tr_ctx *cx, uint32_t ref, int timeout_ms) {
+static int ask_timer_start(tr_callback *cb, uint32_t ref, int timeout_ms) {
     ask_timer *at = malloc(sizeof *at);
     if (!at)
         return TR_ENOMEM;
-    at->sys = cx->sys;
-    at->pid = atomic_load_explicit(&cx->actor->pid, memory_order_relaxed);
+    at->sys = cb->sys;
+    at->pid = atomic_load_explicit(&cb->actor->pid, memory_order_relaxed);
     at->ref = ref;
-    uv_timer_init(&cx->worker->loop, &at->timer);
+    uv_timer_init(&cb->worker->loop, &at->timer);
     at->timer.data = at;
     uv_timer_start(&at->timer, ask_timer_fired, (uint64_t)timeout_ms, 0);
-    cx->worker->active_handles++;
+    cb->worker->active_handles++;
     return 0;
+}
+
+/* ---- failed asks ---- */
+
+void tr_ask_fail(tr_system *sys, tr_worker *w, tr_pid asker, uint32_t ref, tr_pid from,
+                 int reason) {
+    if (asker == TR_PID_NONE || atomic_load(&sys->state) == TR_SYS_DONE)
+        return; /* once done, every plain-thread asker has been woken already */
+    tr_msg *m = tr_msg_alloc(sys, w, TR_MSG_ASK_FAILED, sizeof(int64_t));
+    if (!m)
+        return; /* out of memory: the asker's timeout (or the stop) still ends its wait */
+    int64_t why = reason;
+    memcpy(m->data, &why, sizeof why);
+    m->kind = TR_KIND_ASK_FAILED;
+    m->flags = TR_MSGF_REPLY;
+    m->ref = ref;
+    m->sender = from;
+    tr_msg_deliver(sys, w, asker, m);
 }
 
 /* ---- the API ---- */
 
 int tr_ask_async(tr_ctx *cx, tr_pid to, tr_msg *req, int timeout_ms, uint32_t *ref) {
-    if (!tr_ctx_check(cx) || !cx->worker)
+    tr_callback *cb = tr_ctx_check(cx);
+    if (!cb || !cb->worker)
         return tr_msg_consume(req, TR_ENOTACTOR);
     if (!req || !ref || timeout_ms <= 0)
         return TR_EINVAL;
-    if (atomic_load_explicit(&req->state, memory_order_relaxed) != TR_MSG_OWNED)
-        return TR_EALREADY;
-    tr_actor *a = cx->actor;
+    int rc = tr_msg_check_owner(req);
+    if (rc)
+        return rc;
+    if (!tr_sys_running(cb->sys))
+        return tr_msg_consume(req, TR_ESTOPPED);
+    tr_actor *a = cb->actor;
     uint32_t r = ++a->next_ref ? a->next_ref : ++a->next_ref;
-    int rc = asks_add(a, r);
+    rc = asks_add(a, r);
     if (rc == 0)
-        rc = ask_timer_start(cx, r, timeout_ms);
+        rc = ask_timer_start(cb, r, timeout_ms);
     if (rc) {
         tr_asks_settle(a, r);
-        tr_msg_release(cx->sys, cx->worker, req);
+        tr_msg_release(cb->sys, cb->worker, req);
         return rc;
     }
     req->sender = atomic_load_explicit(&a->pid, memory_order_relaxed);
     req->ref = r;
-    rc = tr_msg_deliver(cx->sys, cx->worker, to, req);
+    rc = tr_msg_deliver(cb->sys, cb->worker, to, req);
     if (rc) {
         tr_asks_settle(a, r); /* its timer will find nothing to report */
         return rc;
@@ -129,30 +157,45 @@ int tr_ask_async(tr_ctx *cx, tr_pid to, tr_msg *req, int timeout_ms, uint32_t *r
     return 0;
 }
 
+/* Sends reply (owned by the runtime or the caller) to the asker of m. */
+static int reply_send(tr_callback *cb, const tr_msg *m, tr_msg *reply) {
+    if (!tr_sys_running(cb->sys)) {
+        tr_msg_release(cb->sys, cb->worker, reply);
+        return TR_ESTOPPED;
+    }
+    reply->sender = atomic_load_explicit(&cb->actor->pid, memory_order_relaxed);
+    reply->ref = m->ref;
+    reply->flags |= TR_MSGF_REPLY;
+    if (m == cb->current)
+        cb->replied = 1;
+    /* An asker that has gone (timed out, exited) makes the reply a counted
+       dead letter, not an error: returning it would crash a healthy server. */
+    int rc = tr_msg_deliver(cb->sys, cb->worker, m->sender, reply);
+    return rc == TR_ENOACTOR ? 0 : rc;
+}
+
 int tr_reply_msg(tr_ctx *cx, const tr_msg *m, tr_msg *reply) {
-    if (!tr_ctx_check(cx))
+    tr_callback *cb = tr_ctx_check(cx);
+    if (!cb)
         return tr_msg_consume(reply, TR_ENOTACTOR);
     if (!m || !reply)
         return TR_EINVAL;
-    if (atomic_load_explicit(&reply->state, memory_order_relaxed) != TR_MSG_OWNED)
-        return TR_EALREADY;
-    reply->sender = atomic_load_explicit(&cx->actor->pid, memory_order_relaxed);
-    reply->ref = m->ref;
-    reply->flags |= TR_MSGF_REPLY;
-    return tr_msg_deliver(cx->sys, cx->worker, m->sender, reply);
+    int rc = tr_msg_check_owner(reply);
+    return rc ? rc : reply_send(cb, m, reply);
 }
 
 int tr_reply(tr_ctx *cx, const tr_msg *m, const void *data, size_t size) {
-    if (!tr_ctx_check(cx))
+    tr_callback *cb = tr_ctx_check(cx);
+    if (!cb)
         return TR_ENOTACTOR;
     if (!m || (size && !data))
         return TR_EINVAL;
-    tr_msg *r = tr_msg_alloc(cx->sys, cx->worker, m->type, size);
+    tr_msg *r = tr_msg_alloc(cb->sys, cb->worker, m->type, size);
     if (!r)
         return TR_ENOMEM;
     if (size)
         memcpy(r->data, data, size);
-    return tr_reply_msg(cx, m, r);
+    return reply_send(cb, m, r);
 }
 
 int tr_reply_i64(tr_ctx *cx, const tr_msg *m, int64_t value) {

@@ -14,9 +14,10 @@
 
 #include <string.h>
 
-_Thread_local tr_ctx *tr_tls_ctx __attribute__((tls_model("initial-exec")));
+_Thread_local tr_callback *tr_tls_cb __attribute__((tls_model("initial-exec")));
 
 #define TR_STATE_MAX ((size_t)1 << 20)
+#define TR_TURN_TICKS 2 /* a turn ends after this many ticks (1-2 ms), whatever its batch */
 
 /* ---- state memory ---- */
 
@@ -52,12 +53,12 @@ static void actor_retire(tr_system *sys, tr_worker *w, tr_actor *a) {
     TR_BUMP(sys, w, exited);
 }
 
-static void actor_exit(tr_ctx *cx, int reason) {
-    tr_actor *a = cx->actor;
-    cx->current = NULL;
+static void actor_exit(tr_callback *cb, int reason) {
+    tr_actor *a = cb->actor;
+    cb->current = NULL;
     if (a->spec->terminate)
-        a->spec->terminate(cx, a->state, reason);
-    actor_retire(cx->sys, cx->worker, a);
+        a->spec->terminate(cb->token, a->state, reason);
+    actor_retire(cb->sys, cb->worker, a);
 }
 
 /* Gives up the consumer side after a turn or an init. Returns whether the
@@ -83,29 +84,37 @@ static void clear_zone(tr_worker *w) {
     }
 }
 
-static void deliver(tr_ctx *cx, tr_msg *m) {
-    tr_system *sys = cx->sys;
-    tr_worker *w = cx->worker;
-    tr_actor *a = cx->actor;
+/* What the asker of a request that receive neither replied to nor forwarded
+ * is told: no reply can come any more. */
+static int no_reply_reason(int rc, const tr_actor *a) {
+    if (rc == TR_EUNHANDLED)
+        return TR_EUNHANDLED;
+    return rc < 0 || (a->flags & TR_ACTORF_EXITING) ? TR_ENOACTOR : TR_ENOREPLY;
+}
+
+static void deliver(tr_callback *cb, tr_msg *m) {
+    tr_system *sys = cb->sys;
+    tr_worker *w = cb->worker;
+    tr_actor *a = cb->actor;
     if (m->to != atomic_load_explicit(&a->pid, memory_order_acquire)) {
-        tr_msg_dead_letter(sys, w, m);
+        tr_msg_undeliverable(sys, w, m);
         return;
     }
     /* A stop ends the actor at its next message, whatever is queued before the
        stop message itself: pending mail becomes dead letters. */
-    if (m->kind == TR_KIND_STOP ||
-        atomic_load_explicit(&sys->state, memory_order_relaxed) != TR_SYS_RUNNING) {
-        actor_exit(cx, TR_ESTOPPED);
-        tr_msg_dead_letter(sys, w, m);
+    if (m->kind == TR_KIND_STOP || !tr_sys_running(sys)) {
+        actor_exit(cb, TR_ESTOPPED);
+        tr_msg_undeliverable(sys, w, m);
         return;
     }
     switch (m->kind) {
     case TR_KIND_ASK_TIMEOUT:
-        if (!tr_asks_settle(a, m->ref)) { /* answered in time: nothing to say */
+    case TR_KIND_ASK_FAILED:
+        if (!tr_asks_settle(a, m->ref)) { /* already settled: nothing to say */
             tr_msg_release(sys, w, m);
             return;
         }
-        m->type = TR_MSG_ASK_TIMEOUT;
+        m->type = m->kind == TR_KIND_ASK_TIMEOUT ? TR_MSG_ASK_TIMEOUT : TR_MSG_ASK_FAILED;
         m->flags |= TR_MSGF_REPLY;
         break;
     default:
@@ -114,26 +123,35 @@ static void deliver(tr_ctx *cx, tr_msg *m) {
             return;
         }
     }
-    cx->current = m;
-    cx->consumed = 0;
-    int rc = a->receive(cx, a->state, m);
-    if (!cx->consumed)
+    cb->current = m;
+    cb->consumed = 0;
+    cb->replied = 0;
+    int rc = a->receive(cb->token, a->state, m);
+    if (!cb->consumed) {
+        if (tr_msg_is_request(m) && !cb->replied)
+            tr_ask_fail(sys, w, m->sender, m->ref, m->to, no_reply_reason(rc, a));
         tr_msg_release(sys, w, m);
-    cx->current = NULL;
+    }
+    cb->current = NULL;
     clear_zone(w);
     if (rc == TR_EUNHANDLED)
         TR_BUMP(sys, w, unhandled);
     else if (rc < 0)
-        actor_exit(cx, rc);
+        actor_exit(cb, rc);
     if (a->flags & TR_ACTORF_EXITING)
-        actor_exit(cx, a->exit_reason);
+        actor_exit(cb, a->exit_reason);
 }
 
 enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
-    tr_ctx cx = {.sys = w->sys, .worker = w, .actor = a};
-    tr_tls_ctx = &cx;
+    tr_system *sys = w->sys;
+    tr_callback cb = {.token = tr_ctx_token(atomic_load_explicit(&a->pid, memory_order_relaxed)),
+                      .sys = sys,
+                      .worker = w,
+                      .actor = a};
+    tr_tls_cb = &cb;
     w->in_callback = 1;
-    unsigned batch = w->sys->cfg.batch;
+    unsigned batch = sys->cfg.batch;
+    uint32_t start = atomic_load_explicit(&sys->ticks, memory_order_relaxed);
     enum tr_run_result result = TR_RUN_AGAIN;
     for (unsigned n = 0; n < batch; n++) {
         tr_node *node = tr_mpsc_pop(&a->mailbox);
@@ -144,11 +162,13 @@ enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
         tr_msg *m = (tr_msg *)node;
         if (m->flags & TR_MSGF_COUNTED) /* a bounded mailbox: the message is out of it now */
             atomic_fetch_sub_explicit(&a->depth, 1, memory_order_relaxed);
-        deliver(&cx, m);
+        deliver(&cb, m);
         tr_outbox_flush(w); /* what the callback sent leaves when it returns */
+        if (atomic_load_explicit(&sys->ticks, memory_order_relaxed) - start >= TR_TURN_TICKS)
+            break; /* the turn's time is spent, however few messages it took */
     }
     w->in_callback = 0;
-    tr_tls_ctx = NULL;
+    tr_tls_cb = NULL;
     return result;
 }
 
@@ -178,10 +198,7 @@ static tr_pid spawn_fail(tr_system *sys, tr_worker *w, int rc) {
     return rc;
 }
 
-tr_pid tr_spawn(tr_system *sys, const tr_actor_spec *spec, const void *arg) {
-    if (!sys || !spec || !spec->receive || spec->state_size > TR_STATE_MAX ||
-        spec->overflow != TR_OVERFLOW_FAIL)
-        return TR_EINVAL;
+static tr_pid spawn(tr_system *sys, const tr_actor_spec *spec, const void *arg) {
     tr_worker *w = tr_worker_of(sys);
     int rc = tr_spawn_admit(sys, w);
     if (rc)
@@ -214,11 +231,11 @@ tr_pid tr_spawn(tr_system *sys, const tr_actor_spec *spec, const void *arg) {
     atomic_store_explicit(&a->named, 0, memory_order_relaxed);
     atomic_store(&a->pid, pid);
     if (spec->init) {
-        tr_ctx cx = {.sys = sys, .worker = w, .actor = a};
-        tr_ctx *outer = tr_tls_ctx;
-        tr_tls_ctx = &cx;
-        rc = spec->init(&cx, a->state, arg);
-        tr_tls_ctx = outer;
+        tr_callback cb = {.token = tr_ctx_token(pid), .sys = sys, .worker = w, .actor = a};
+        tr_callback *outer = tr_tls_cb;
+        tr_tls_cb = &cb;
+        rc = spec->init(cb.token, a->state, arg);
+        tr_tls_cb = outer;
         if (rc >= 0 && (a->flags & TR_ACTORF_EXITING))
             rc = a->exit_reason < 0 ? a->exit_reason : TR_ESTOPPED;
         if (rc < 0) { /* the actor never lived */
@@ -239,6 +256,13 @@ tr_pid tr_spawn(tr_system *sys, const tr_actor_spec *spec, const void *arg) {
     return pid;
 }
 
+tr_pid tr_spawn(tr_system *sys, const tr_actor_spec *spec, const void *arg) {
+    if (!sys || !spec || !spec->receive || spec->state_size > TR_STATE_MAX ||
+        spec->overflow != TR_OVERFLOW_FAIL)
+        return TR_EINVAL;
+    TR_API_CALL(sys, tr_pid, spawn(sys, spec, arg));
+}
+
 /* ---- stopping everything ---- */
 
 static void stop_one(tr_actor *a, void *arg) {
@@ -254,15 +278,16 @@ void tr_actors_stop_all(tr_system *sys) {
 
 static void reap_one(tr_actor *a, void *arg) {
     tr_system *sys = arg;
-    if (atomic_load(&a->pid) != TR_PID_NONE) {
-        tr_ctx cx = {.sys = sys, .actor = a};
-        tr_tls_ctx = &cx;
-        actor_exit(&cx, TR_ESTOPPED);
-        tr_tls_ctx = NULL;
+    tr_pid pid = atomic_load(&a->pid);
+    if (pid != TR_PID_NONE) {
+        tr_callback cb = {.token = tr_ctx_token(pid), .sys = sys, .actor = a};
+        tr_tls_cb = &cb;
+        actor_exit(&cb, TR_ESTOPPED);
+        tr_tls_cb = NULL;
     }
     tr_node *n;
     while ((n = tr_mpsc_pop(&a->mailbox)))
-        tr_msg_dead_letter(sys, NULL, (tr_msg *)n);
+        tr_msg_undeliverable(sys, NULL, (tr_msg *)n);
 }
 
 void tr_actors_reap_all(tr_system *sys) {
@@ -272,35 +297,39 @@ void tr_actors_reap_all(tr_system *sys) {
 /* ---- the actor-only API ---- */
 
 tr_pid tr_self(tr_ctx *cx) {
-    cx = tr_ctx_check(cx);
-    return cx ? atomic_load_explicit(&cx->actor->pid, memory_order_relaxed) : TR_ENOTACTOR;
+    tr_callback *cb = tr_ctx_check(cx);
+    return cb ? atomic_load_explicit(&cb->actor->pid, memory_order_relaxed) : TR_ENOTACTOR;
 }
 
 tr_system *tr_ctx_system(tr_ctx *cx) {
-    cx = tr_ctx_check(cx);
-    return cx ? cx->sys : NULL;
+    tr_callback *cb = tr_ctx_check(cx);
+    return cb ? cb->sys : NULL;
 }
 
 int tr_become(tr_ctx *cx, tr_receive_fn receive) {
-    if (!tr_ctx_check(cx))
+    tr_callback *cb = tr_ctx_check(cx);
+    if (!cb)
         return TR_ENOTACTOR;
     if (!receive)
         return TR_EINVAL;
-    cx->actor->receive = receive;
+    cb->actor->receive = receive;
     return 0;
 }
 
 int tr_exit(tr_ctx *cx, int reason) {
-    if (!tr_ctx_check(cx))
+    tr_callback *cb = tr_ctx_check(cx);
+    if (!cb)
         return TR_ENOTACTOR;
-    if (!(cx->actor->flags & TR_ACTORF_EXITING)) {
-        cx->actor->flags |= TR_ACTORF_EXITING;
-        cx->actor->exit_reason = reason;
+    if (reason > 0)
+        return TR_EINVAL;
+    if (!(cb->actor->flags & TR_ACTORF_EXITING)) {
+        cb->actor->flags |= TR_ACTORF_EXITING;
+        cb->actor->exit_reason = reason;
     }
     return 0;
 }
 
 struct uv_loop_s *tr_ctx_loop(tr_ctx *cx) {
-    cx = tr_ctx_check(cx);
-    return cx && cx->worker ? &cx->worker->loop : NULL;
+    tr_callback *cb = tr_ctx_check(cx);
+    return cb && cb->worker ? &cb->worker->loop : NULL;
 }

@@ -6,6 +6,7 @@
  * unbounded receiver share the exchange: they wait in the worker's outbox
  * until the callback returns or the receiver changes. A receiver that dies
  * meanwhile gets them as dead letters, as if they had been pushed at once. */
+#include "ask.h"
 #include "scheduler.h"
 #include "system.h"
 
@@ -64,6 +65,13 @@ void tr_msg_dead_letter(tr_system *sys, tr_worker *w, tr_msg *m) {
     tr_msg_release(sys, w, m);
 }
 
+void tr_msg_undeliverable(tr_system *sys, tr_worker *w, tr_msg *m) {
+    if (tr_msg_is_request(m))
+        tr_ask_fail(sys, w, m->sender, m->ref, m->to,
+                    tr_sys_running(sys) ? TR_ENOACTOR : TR_ESTOPPED);
+    tr_msg_dead_letter(sys, w, m);
+}
+
 void tr_outbox_flush(tr_worker *w) {
     tr_msg *first = w->out_first;
     if (!first)
@@ -86,7 +94,10 @@ int tr_msg_deliver(tr_system *sys, tr_worker *w, tr_pid to, tr_msg *m) {
         tr_msg_dead_letter(sys, w, m);
         return TR_ENOACTOR;
     }
-    uint32_t cap = atomic_load_explicit(&a->capacity, memory_order_relaxed);
+    /* Replies are not held to the asker's bound: it asked for them. */
+    uint32_t cap = m->flags & TR_MSGF_REPLY
+                       ? 0
+                       : atomic_load_explicit(&a->capacity, memory_order_relaxed);
     if (w && w->in_callback && !cap) {
         if (w->out_first && w->out_to == a && w->out_pid == to) {
             atomic_store_explicit(&w->out_last->node.next, &m->node, memory_order_relaxed);
@@ -101,7 +112,7 @@ int tr_msg_deliver(tr_system *sys, tr_worker *w, tr_pid to, tr_msg *m) {
     }
     if (w)
         tr_outbox_flush(w); /* keep the order of this callback's sends */
-    if (cap && m->kind == TR_KIND_USER) {
+    if (cap && m->kind == TR_KIND_USER) { /* system messages bypass the bound */
         if (atomic_fetch_add_explicit(&a->depth, 1, memory_order_relaxed) >= cap) {
             atomic_fetch_sub_explicit(&a->depth, 1, memory_order_relaxed);
             TR_BUMP(sys, w, rejected);
@@ -115,69 +126,153 @@ int tr_msg_deliver(tr_system *sys, tr_worker *w, tr_pid to, tr_msg *m) {
     return 0;
 }
 
+/* ---- ownership ---- */
+
+static _Atomic int64_t thread_ids;
+static _Thread_local int64_t tls_thread_id;
+
+int64_t tr_thread_id(void) {
+    if (!tls_thread_id)
+        tls_thread_id = -1 - atomic_fetch_add_explicit(&thread_ids, 1, memory_order_relaxed);
+    return tls_thread_id;
+}
+
+void tr_msg_give(tr_msg *m) {
+    m->to = tr_caller_id();
+    atomic_store_explicit(&m->state, TR_MSG_OWNED, memory_order_relaxed);
+}
+
+int tr_msg_check_owner(const tr_msg *m) {
+    if (!m)
+        return TR_EINVAL;
+    if (tr_pool_is_poisoned(&m->state)) /* freed, under AddressSanitizer */
+        return TR_EALREADY;
+    return atomic_load_explicit(&m->state, memory_order_relaxed) == TR_MSG_OWNED &&
+                   m->to == tr_caller_id()
+               ? 0
+               : TR_EALREADY;
+}
+
+int tr_msg_consume(tr_msg *m, int code) {
+    if (tr_msg_check_owner(m) == 0)
+        tr_msg_release(m->sys, tr_worker_of(m->sys), m);
+    return code;
+}
+
 /* ---- public API ---- */
 
 unsigned tr_pid_node(tr_pid pid) {
     return (unsigned)(((uint64_t)pid >> TR_NODE_SHIFT) & 0xFFF);
 }
 
-tr_msg *tr_msg_new(tr_system *sys, uint32_t type, size_t size) {
-    if (!sys || type >= TR_MSG_RESERVED)
-        return NULL;
-    return tr_msg_alloc(sys, tr_worker_of(sys), type, size);
-}
-
-/* Checks that the caller owns m, the precondition of sending or freeing it. */
-static int msg_owned(const tr_msg *m) {
+static int msg_create(tr_system *sys, uint32_t type, size_t size, tr_msg **out) {
+    if (!tr_sys_running(sys))
+        return TR_ESTOPPED;
+    if (size > TR_MSG_MAX_PAYLOAD)
+        return TR_ETOOBIG;
+    tr_msg *m = tr_msg_alloc(sys, tr_worker_of(sys), type, size);
     if (!m)
-        return TR_EINVAL;
-    return atomic_load_explicit(&m->state, memory_order_relaxed) == TR_MSG_OWNED ? 0 : TR_EALREADY;
-}
-
-int tr_msg_free(tr_msg *m) {
-    int rc = msg_owned(m);
-    if (rc)
-        return rc;
-    tr_msg_release(m->sys, tr_worker_of(m->sys), m);
+        return TR_ENOMEM;
+    tr_msg_give(m);
+    *out = m;
     return 0;
 }
 
-int tr_msg_send(tr_system *sys, tr_pid to, tr_msg *m) {
-    int rc = sys ? msg_owned(m) : TR_EINVAL;
-    if (rc)
-        return rc;
-    tr_ctx *cx = tr_tls_ctx;
-    m->sender = cx && cx->sys == sys && cx->actor
-                    ? atomic_load_explicit(&cx->actor->pid, memory_order_relaxed)
-                    : TR_PID_NONE;
-    return tr_msg_deliver(sys, tr_worker_of(sys), to, m);
+int tr_msg_create(tr_system *sys, uint32_t type, size_t size, tr_msg **out) {
+    if (out)
+        *out = NULL;
+    if (!sys || !out || type >= TR_MSG_RESERVED)
+        return TR_EINVAL;
+    TR_API_CALL(sys, int, msg_create(sys, type, size, out));
 }
 
-int tr_msg_consume(tr_msg *m, int code) {
-    if (m && atomic_load_explicit(&m->state, memory_order_relaxed) == TR_MSG_OWNED)
+tr_msg *tr_msg_new(tr_system *sys, uint32_t type, size_t size) {
+    tr_msg *m;
+    return tr_msg_create(sys, type, size, &m) == 0 ? m : NULL;
+}
+
+static int msg_free(tr_msg *m) {
+    int rc = tr_msg_check_owner(m);
+    if (rc == 0)
         tr_msg_release(m->sys, tr_worker_of(m->sys), m);
-    return code;
+    return rc;
+}
+
+int tr_msg_free(tr_msg *m) {
+    if (!m)
+        return TR_EINVAL;
+    if (tr_pool_is_poisoned(&m->state))
+        return TR_EALREADY; /* do not read m->sys of a freed block */
+    TR_API_CALL(m->sys, int, msg_free(m));
+}
+
+/* The pid a send from this thread carries: the running actor's, if it
+ * belongs to sys. */
+static tr_pid sender_of(tr_system *sys) {
+    tr_callback *cb = tr_tls_cb;
+    return cb && cb->sys == sys ? atomic_load_explicit(&cb->actor->pid, memory_order_relaxed)
+                                : TR_PID_NONE;
+}
+
+/* Sends m, which the caller owns, with the given sender. */
+static int send_owned(tr_system *sys, tr_pid to, tr_msg *m, tr_pid sender) {
+    tr_worker *w = tr_worker_of(sys);
+    if (!tr_sys_running(sys)) {
+        tr_msg_release(sys, w, m);
+        return TR_ESTOPPED;
+    }
+    m->sender = sender;
+    return tr_msg_deliver(sys, w, to, m);
+}
+
+static int msg_send(tr_system *sys, tr_pid to, tr_msg *m) {
+    int rc = tr_msg_check_owner(m);
+    return rc ? rc : send_owned(sys, to, m, sender_of(sys));
+}
+
+int tr_msg_send(tr_system *sys, tr_pid to, tr_msg *m) {
+    if (!sys || !m)
+        return TR_EINVAL;
+    TR_API_CALL(sys, int, msg_send(sys, to, m));
 }
 
 int tr_msg_forward(tr_ctx *cx, tr_pid to, tr_msg *m) {
-    cx = tr_ctx_check(cx);
-    if (!cx)
+    tr_callback *cb = tr_ctx_check(cx);
+    if (!cb)
         return tr_msg_consume(m, TR_ENOTACTOR);
-    if (!m || m != cx->current || cx->consumed)
+    if (!m || m != cb->current || cb->consumed)
         return TR_EINVAL;
-    cx->consumed = 1;
-    return tr_msg_deliver(cx->sys, cx->worker, to, m);
+    if (!tr_sys_running(cb->sys))
+        return TR_ESTOPPED; /* not consumed: freed when receive returns */
+    cb->consumed = 1;
+    tr_pid asker = m->sender;
+    uint32_t ref = tr_msg_is_request(m) ? m->ref : 0;
+    int rc = tr_msg_deliver(cb->sys, cb->worker, to, m);
+    if (rc == TR_ENOACTOR && ref) /* the request is lost: its asker need not wait */
+        tr_ask_fail(cb->sys, cb->worker, asker, ref, to, TR_ENOACTOR);
+    return rc;
+}
+
+/* tr_send for a given sender (tr_inbox_send gives the inbox's pid). */
+int tr_send_from(tr_system *sys, tr_pid from, tr_pid to, uint32_t type, const void *data,
+                 size_t size) {
+    tr_msg *m = NULL;
+    int rc = msg_create(sys, type, size, &m);
+    if (rc)
+        return rc;
+    if (size)
+        memcpy(m->data, data, size);
+    return send_owned(sys, to, m, from);
+}
+
+static int send_copy(tr_system *sys, tr_pid to, uint32_t type, const void *data, size_t size) {
+    return tr_send_from(sys, sender_of(sys), to, type, data, size);
 }
 
 int tr_send(tr_system *sys, tr_pid to, uint32_t type, const void *data, size_t size) {
     if (!sys || (size && !data) || type >= TR_MSG_RESERVED)
         return TR_EINVAL;
-    tr_msg *m = tr_msg_alloc(sys, tr_worker_of(sys), type, size);
-    if (!m)
-        return size > TR_MSG_MAX_PAYLOAD ? TR_ETOOBIG : TR_ENOMEM;
-    if (size)
-        memcpy(m->data, data, size);
-    return tr_msg_send(sys, to, m);
+    TR_API_CALL(sys, int, send_copy(sys, to, type, data, size));
 }
 
 int tr_send_i64(tr_system *sys, tr_pid to, uint32_t type, int64_t value) {

@@ -14,6 +14,7 @@ enum tr_msg_kind {
     TR_KIND_USER = 0,    /* goes to receive */
     TR_KIND_STOP,        /* the system is stopping: exit with TR_ESTOPPED */
     TR_KIND_ASK_TIMEOUT, /* an ask_async timer fired; delivered only if still pending */
+    TR_KIND_ASK_FAILED,  /* no reply will come to this ask (payload: the reason, i64) */
 };
 
 enum tr_msg_state { TR_MSG_OWNED = 1, TR_MSG_SENT, TR_MSG_FREE };
@@ -25,7 +26,8 @@ enum tr_msg_flags {
 
 struct tr_msg {
     tr_node node; /* mailbox link; first, so a tr_node* is a tr_msg* */
-    tr_pid to;    /* the pid it was sent to: a reused actor block rejects stale mail */
+    tr_pid to;    /* once sent: the pid it was sent to (a reused actor block rejects
+                     stale mail); while owned: the owner's tr_caller_id */
     tr_pid sender;
     struct tr_system *sys; /* whose pool the block returns to */
     uint32_t type;
@@ -54,9 +56,26 @@ tr_msg *tr_msg_grow(struct tr_system *sys, struct tr_worker *w, tr_msg *m, size_
 /* Delivers m (header filled but for `to`) to pid's mailbox; consumes m. */
 int tr_msg_deliver(struct tr_system *sys, struct tr_worker *w, tr_pid to, tr_msg *m);
 
+/* Copies size bytes into a new message from `from` and sends it (tr_send,
+ * tr_inbox_send). */
+int tr_send_from(struct tr_system *sys, tr_pid from, tr_pid to, uint32_t type, const void *data,
+                 size_t size);
+
+/* Hands m to the caller of the API: it becomes theirs to send or free. */
+void tr_msg_give(tr_msg *m);
+
+/* 0 if the caller owns m (may send or free it), else TR_EINVAL (NULL) or
+ * TR_EALREADY (sent, freed, or someone else's). */
+int tr_msg_check_owner(const tr_msg *m);
+
 /* Frees m if the caller owns it; returns code. For the error paths of
  * functions that consume their message whatever they return. */
 int tr_msg_consume(tr_msg *m, int code);
+
+/* A request: a message made by tr_ask / tr_ask_async, whose asker waits. */
+static inline int tr_msg_is_request(const tr_msg *m) {
+    return m->ref != 0 && !(m->flags & TR_MSGF_REPLY) && m->kind == TR_KIND_USER;
+}
 
 /* Pushes the worker's outbox, if any, to its receiver. */
 void tr_outbox_flush(struct tr_worker *w);
@@ -64,5 +83,10 @@ void tr_outbox_flush(struct tr_worker *w);
 /* Counts m as a dead letter (unless it is a runtime-internal message) and
  * frees it. */
 void tr_msg_dead_letter(struct tr_system *sys, struct tr_worker *w, tr_msg *m);
+
+/* A message that was in a mailbox when its actor exited (or the system
+ * stopped): a dead letter, and if it was a request its asker learns at once
+ * that no reply will come. */
+void tr_msg_undeliverable(struct tr_system *sys, struct tr_worker *w, tr_msg *m);
 
 #endif

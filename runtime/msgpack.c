@@ -29,12 +29,9 @@ static int packer_write(void *data, const char *buf, size_t len) {
     return 0;
 }
 
-int tr_packer_init(tr_packer *p, tr_system *sys, uint32_t type) {
-    if (!p || !sys || type >= TR_MSG_RESERVED)
-        return TR_EINVAL;
-    p->sys = sys;
-    p->used = 0;
-    p->err = 0;
+static int packer_init(tr_packer *p, tr_system *sys, uint32_t type) {
+    if (!tr_sys_running(sys))
+        return TR_ESTOPPED;
     p->msg = tr_msg_alloc(sys, tr_worker_of(sys), type, 0);
     if (!p->msg)
         return TR_ENOMEM;
@@ -42,9 +39,17 @@ int tr_packer_init(tr_packer *p, tr_system *sys, uint32_t type) {
     return 0;
 }
 
-tr_msg *tr_packer_finish(tr_packer *p) {
-    if (!p || !p->msg)
-        return NULL;
+int tr_packer_init(tr_packer *p, tr_system *sys, uint32_t type) {
+    if (!p || !sys || type >= TR_MSG_RESERVED)
+        return TR_EINVAL;
+    p->sys = sys;
+    p->msg = NULL;
+    p->used = 0;
+    p->err = 0;
+    TR_API_CALL(sys, int, packer_init(p, sys, type));
+}
+
+static tr_msg *packer_finish(tr_packer *p) {
     tr_msg *m = p->msg;
     p->msg = NULL;
     if (p->err) {
@@ -52,14 +57,29 @@ tr_msg *tr_packer_finish(tr_packer *p) {
         return NULL;
     }
     m->size = (uint32_t)p->used;
+    tr_msg_give(m);
     return m;
 }
 
+tr_msg *tr_packer_finish(tr_packer *p) {
+    if (!p || !p->msg)
+        return NULL;
+    TR_API_CALL(p->sys, tr_msg *, packer_finish(p));
+}
+
+static int packer_discard(tr_packer *p) {
+    tr_msg_release(p->sys, tr_worker_of(p->sys), p->msg);
+    p->msg = NULL;
+    return 0;
+}
+
+static int packer_discard_guarded(tr_packer *p) {
+    TR_API_CALL(p->sys, int, packer_discard(p));
+}
+
 void tr_packer_discard(tr_packer *p) {
-    if (p && p->msg) {
-        tr_msg_release(p->sys, tr_worker_of(p->sys), p->msg);
-        p->msg = NULL;
-    }
+    if (p && p->msg)
+        packer_discard_guarded(p);
 }
 
 /* Reads a big-endian length of n bytes at p. */
@@ -166,10 +186,10 @@ int tr_msg_unpack(const tr_msg *m, msgpack_zone *zone, msgpack_object *out) {
 }
 
 msgpack_zone *tr_ctx_zone(tr_ctx *cx) {
-    cx = tr_ctx_check(cx);
-    if (!cx || !cx->worker)
+    tr_callback *cb = tr_ctx_check(cx);
+    if (!cb || !cb->worker)
         return NULL;
-    tr_worker *w = cx->worker;
+    tr_worker *w = cb->worker;
     if (!w->zone && !(w->zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE)))
         return NULL;
     w->zone_used = 1;

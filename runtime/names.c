@@ -80,9 +80,7 @@ static int pid_live(tr_system *sys, tr_pid pid) {
     return a && atomic_load(&a->pid) == pid;
 }
 
-int tr_register(tr_system *sys, const char *name, tr_pid pid) {
-    if (!sys || !name_ok(name))
-        return TR_EINVAL;
+static int name_register(tr_system *sys, const char *name, tr_pid pid) {
     if (!pid_live(sys, pid))
         return TR_ENOACTOR;
     tr_name_entry *e = malloc(sizeof *e);
@@ -113,9 +111,13 @@ int tr_register(tr_system *sys, const char *name, tr_pid pid) {
     return 0;
 }
 
-tr_pid tr_whereis(tr_system *sys, const char *name) {
+int tr_register(tr_system *sys, const char *name, tr_pid pid) {
     if (!sys || !name_ok(name))
         return TR_EINVAL;
+    TR_API_CALL(sys, int, name_register(sys, name, pid));
+}
+
+static tr_pid name_lookup(tr_system *sys, const char *name) {
     uv_mutex_lock(&sys->names.lock);
     tr_name_entry *e = *name_find(&sys->names, name);
     tr_pid pid = e ? e->pid : TR_ENOTFOUND;
@@ -123,8 +125,14 @@ tr_pid tr_whereis(tr_system *sys, const char *name) {
     return pid;
 }
 
+tr_pid tr_whereis(tr_system *sys, const char *name) {
+    if (!sys || !name_ok(name))
+        return TR_EINVAL;
+    TR_API_CALL(sys, tr_pid, name_lookup(sys, name));
+}
+
 int tr_unregister(tr_system *sys, const char *name) {
     if (!sys || !name_ok(name))
         return TR_EINVAL;
-    return names_remove(&sys->names, name, TR_PID_NONE);
+    TR_API_CALL(sys, int, names_remove(&sys->names, name, TR_PID_NONE));
 }

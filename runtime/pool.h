@@ -26,22 +26,27 @@ typedef struct tr_pool_block {
 #define TR_POOL_BATCH 128u
 
 /* Under AddressSanitizer a free block is poisoned past its first
- * TR_POOL_READABLE bytes, so a use after free of a pooled message or state is
- * reported like one of malloc'd memory. The first bytes stay readable: they
- * hold the free-list links, and a message header whose state says it was freed
- * (so that sending or freeing it again is TR_EALREADY, not a crash). */
-#define TR_POOL_READABLE 48u
+ * TR_POOL_READABLE bytes (the free-list links), so a use after free of a
+ * pooled message or state is reported like one of malloc'd memory; the
+ * runtime asks tr_pool_is_poisoned before it reads the header of a message
+ * that may have been freed (tr_msg_free twice is TR_EALREADY, not a report). */
+#define TR_POOL_READABLE sizeof(tr_pool_block)
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
 #define TR_POOL_POISON(block, cls)                                                                 \
     ASAN_POISON_MEMORY_REGION((char *)(block) + TR_POOL_READABLE,                                  \
-                              tr_pool_class_size(cls) > TR_POOL_READABLE                           \
-                                  ? tr_pool_class_size(cls) - TR_POOL_READABLE                     \
-                                  : 0)
+                              tr_pool_class_size(cls) - TR_POOL_READABLE)
 #define TR_POOL_UNPOISON(block, cls) ASAN_UNPOISON_MEMORY_REGION(block, tr_pool_class_size(cls))
+static inline int tr_pool_is_poisoned(const volatile void *p) {
+    return __asan_address_is_poisoned(p);
+}
 #else
 #define TR_POOL_POISON(block, cls) ((void)0)
 #define TR_POOL_UNPOISON(block, cls) ((void)0)
+static inline int tr_pool_is_poisoned(const volatile void *p) {
+    (void)p;
+    return 0;
+}
 #endif
 
 typedef struct tr_pool_local {

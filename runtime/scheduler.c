@@ -31,7 +31,8 @@
 #include <stdlib.h>
 
 #define TR_RUNNEXT_MAX 32
-#define TR_GLOBAL_EVERY 61 /* look at the global queue first once every this many turns */
+#define TR_GLOBAL_EVERY 61 /* look at the global queue first once every this many turns, */
+#define TR_GLOBAL_TICKS 2  /* and whenever this many ticks (ms) have passed since the last look */
 #define TR_POLL_EVERY 64   /* poll the uv loop this often while busy, if it has handles */
 #define TR_SEARCH_NS 50000 /* how long an idle worker looks for work before parking */
 
@@ -42,6 +43,7 @@ _Thread_local tr_worker *tr_tls_worker __attribute__((tls_model("initial-exec"))
 /* Takes one actor for w from the global queue and moves a fair share of the
  * rest into w's ring. */
 static tr_actor *global_take(tr_system *sys, tr_worker *w) {
+    w->global_tick = atomic_load_explicit(&sys->ticks, memory_order_relaxed);
     uint32_t len = tr_globalq_len(&sys->globalq);
     if (len == 0)
         return NULL;
@@ -76,6 +78,7 @@ static int wake_one(tr_system *sys, unsigned start) {
         if (atomic_load_explicit(&v->parked, memory_order_relaxed) &&
             atomic_compare_exchange_strong(&v->parked, &one, 0)) {
             atomic_fetch_sub(&sys->nparked, 1);
+            tr_ticker_nudge(sys);
             uv_mutex_lock(&sys->lock); /* a wake-up costs a syscall anyway */
             if (!sys->loops_closing)
                 uv_async_send(&v->wake);
@@ -157,7 +160,12 @@ static tr_actor *steal(tr_worker *w) {
 static tr_actor *find_work(tr_worker *w) {
     tr_system *sys = w->sys;
     tr_actor *a;
-    if (++w->tick % TR_GLOBAL_EVERY == 0 && (a = global_take(sys, w)))
+    /* Mail from plain threads and timers waits in the global queue: look at it
+       every so many turns, and every couple of milliseconds however long the
+       turns take. */
+    uint32_t now = atomic_load_explicit(&sys->ticks, memory_order_relaxed);
+    if ((++w->tick % TR_GLOBAL_EVERY == 0 || now - w->global_tick >= TR_GLOBAL_TICKS) &&
+        (a = global_take(sys, w)))
         return a;
     if (w->runnext && w->runnext_streak < TR_RUNNEXT_MAX) {
         a = w->runnext;
@@ -188,8 +196,10 @@ static int work_visible(tr_system *sys) {
 
 static void unpark(tr_worker *w) {
     int one = 1;
-    if (atomic_compare_exchange_strong(&w->parked, &one, 0))
+    if (atomic_compare_exchange_strong(&w->parked, &one, 0)) {
         atomic_fetch_sub(&w->sys->nparked, 1);
+        tr_ticker_nudge(w->sys);
+    }
 }
 
 static void cpu_relax(void) {
@@ -272,16 +282,38 @@ static void worker_main(void *arg) {
     tr_tls_worker = NULL;
 }
 
-int tr_sched_start(tr_system *sys) {
-    unsigned n = sys->cfg.workers, started = 0;
-    for (unsigned i = 0; i < n; i++) {
-        tr_worker *w = &sys->workers[i];
-        w->sys = sys;
-        w->index = i;
-        w->rng = 0x9E3779B97F4A7C15ull * (i + 1);
-        if (uv_loop_init(&w->loop) != 0 || uv_async_init(&w->loop, &w->wake, on_wake) != 0)
-            return TR_ESYS;
+/* Makes worker i's loop and wake-up handle. Returns 0 or TR_ESYS (nothing left open). */
+static int worker_loop_init(tr_system *sys, unsigned i) {
+    tr_worker *w = &sys->workers[i];
+    w->sys = sys;
+    w->index = i;
+    w->rng = 0x9E3779B97F4A7C15ull * (i + 1);
+    if (uv_loop_init(&w->loop) != 0)
+        return TR_ESYS;
+    if (uv_async_init(&w->loop, &w->wake, on_wake) != 0) {
+        uv_loop_close(&w->loop);
+        return TR_ESYS;
     }
+    return 0;
+}
+
+/* Closes a loop whose thread never ran (or has exited without closing it). */
+static void worker_loop_close(tr_worker *w) {
+    uv_walk(&w->loop, close_handle, NULL);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&w->loop);
+}
+
+/* The start ladder: loops, the ticker, then the threads; on failure each step
+ * undoes exactly what the ones before it made. */
+int tr_sched_start(tr_system *sys) {
+    unsigned n = sys->cfg.workers, loops = 0, started = 0;
+    while (loops < n && worker_loop_init(sys, loops) == 0)
+        loops++;
+    if (loops < n)
+        goto close_loops;
+    if (tr_ticker_start(sys) != 0)
+        goto close_loops;
     for (; started < n; started++)
         if (uv_thread_create(&sys->workers[started].thread, worker_main, &sys->workers[started]) !=
             0)
@@ -292,6 +324,15 @@ int tr_sched_start(tr_system *sys) {
     tr_sched_wake_all(sys);
     for (unsigned i = 0; i < started; i++)
         uv_thread_join(&sys->workers[i].thread);
+    tr_ticker_join(sys);
+    for (unsigned i = 0; i < started; i++)
+        uv_loop_close(&sys->workers[i].loop);
+    for (unsigned i = started; i < n; i++)
+        worker_loop_close(&sys->workers[i]);
+    return TR_ESYS;
+close_loops:
+    for (unsigned i = 0; i < loops; i++)
+        worker_loop_close(&sys->workers[i]);
     return TR_ESYS;
 }
 
@@ -300,4 +341,5 @@ void tr_sched_join(tr_system *sys) {
         uv_thread_join(&sys->workers[i].thread);
         uv_loop_close(&sys->workers[i].loop);
     }
+    tr_ticker_join(sys);
 }

@@ -31,6 +31,7 @@ void tr_system_config_init(tr_system_config *cfg) {
     }
     cfg->workers = cpus ? cpus : 1;
     cfg->batch = TR_DEFAULT_BATCH;
+    cfg->keep_running = 0;
 }
 
 static void system_free(tr_system *sys) {
@@ -71,10 +72,8 @@ int tr_system_create(const tr_system_config *cfg, tr_system **out) {
         free(sys);
         return TR_ESYS; /* pthread init failures: nothing worth unwinding piecemeal */
     }
-    int rc = tr_sched_start(sys);
+    int rc = tr_sched_start(sys); /* on failure it has closed what it opened */
     if (rc) {
-        for (unsigned i = 0; i < cfg->workers; i++)
-            uv_loop_close(&sys->workers[i].loop);
         system_free(sys);
         return rc;
     }
@@ -100,8 +99,9 @@ static int quiescent(tr_system *sys) {
     int state = atomic_load(&sys->state);
     uint64_t exited = SUM(sys, exited);
     uint64_t spawned = SUM(sys, spawned);
-    return state != TR_SYS_DONE && exited == spawned &&
-           (atomic_load(&sys->any_lived) || state != TR_SYS_RUNNING);
+    if (state == TR_SYS_RUNNING && (sys->cfg.keep_running || !atomic_load(&sys->any_lived)))
+        return 0;
+    return state != TR_SYS_DONE && exited == spawned;
 }
 
 /* The decision is re-checked under sys->lock, which plain-thread spawns take
@@ -112,12 +112,17 @@ void tr_sched_check_done(tr_system *sys) {
     if (!quiescent(sys))
         return;
     uv_mutex_lock(&sys->lock);
-    if (quiescent(sys)) {
+    int done = quiescent(sys);
+    if (done) {
         atomic_store(&sys->state, TR_SYS_DONE);
         uv_cond_broadcast(&sys->done_cond);
         tr_sched_wake_all_locked(sys);
     }
     uv_mutex_unlock(&sys->lock);
+    if (done) { /* a system that stopped by itself: nothing will answer them now */
+        tr_waiters_wake_all(&sys->waiters);
+        tr_ticker_nudge(sys);
+    }
 }
 
 int tr_spawn_admit(tr_system *sys, tr_worker *w) {
@@ -135,15 +140,20 @@ int tr_spawn_admit(tr_system *sys, tr_worker *w) {
     return rc;
 }
 
-int tr_system_stop(tr_system *sys) {
-    if (!sys)
-        return TR_EINVAL;
+static int system_stop(tr_system *sys) {
     int running = TR_SYS_RUNNING;
     if (atomic_compare_exchange_strong(&sys->state, &running, TR_SYS_STOPPING)) {
+        tr_waiters_wake_all(&sys->waiters); /* blocked asks and inboxes: TR_ESTOPPED */
         tr_actors_stop_all(sys);
         tr_sched_wake_all(sys); /* so that parked workers see whether anything is left */
     }
     return 0;
+}
+
+int tr_system_stop(tr_system *sys) {
+    if (!sys)
+        return TR_EINVAL;
+    TR_API_CALL(sys, int, system_stop(sys));
 }
 
 /* Once DONE: the first waiter joins the workers and drains every mailbox, so
@@ -163,11 +173,7 @@ static void system_finish(tr_system *sys) {
         uv_cond_wait(&sys->done_cond, &sys->lock);
 }
 
-int tr_system_wait(tr_system *sys, int timeout_ms) {
-    if (!sys)
-        return TR_EINVAL;
-    if (tr_tls_worker)
-        return TR_EINACTOR;
+static int system_wait(tr_system *sys, int timeout_ms) {
     uint64_t deadline = tr_deadline(timeout_ms);
     int rc = 0;
     uv_mutex_lock(&sys->lock);
@@ -179,20 +185,40 @@ int tr_system_wait(tr_system *sys, int timeout_ms) {
     return rc;
 }
 
+int tr_system_wait(tr_system *sys, int timeout_ms) {
+    if (!sys)
+        return TR_EINVAL;
+    if (tr_in_callback())
+        return TR_EINACTOR;
+    tr_api_enter(sys);
+    int rc = system_wait(sys, timeout_ms);
+    tr_api_leave(sys);
+    return rc;
+}
+
+/* Waits until no plain thread is inside the API. Once the system is done
+ * every such call returns promptly: sends and spawns see the state, blocked
+ * asks and inbox receives have been woken, and no init is running (a spawn is
+ * counted before its init, and the system is not done while it counts). */
+static void wait_for_callers(tr_system *sys) {
+    tr_waiters_wake_all(&sys->waiters);
+    while (atomic_load_explicit(&sys->callers, memory_order_acquire) > 0)
+        uv_sleep(1);
+}
+
 int tr_system_shutdown(tr_system *sys) {
     if (!sys)
         return TR_EINVAL;
-    if (tr_tls_worker)
+    if (tr_in_callback())
         return TR_EINACTOR;
-    tr_system_stop(sys);
-    tr_system_wait(sys, -1);
+    system_stop(sys);
+    system_wait(sys, -1);
+    wait_for_callers(sys);
     system_free(sys);
     return 0;
 }
 
-int tr_system_stats_get(tr_system *sys, tr_system_stats *out) {
-    if (!sys || !out)
-        return TR_EINVAL;
+static int stats_get(tr_system *sys, tr_system_stats *out) {
     out->exited = SUM(sys, exited);
     out->spawned = SUM(sys, spawned);
     out->dead_letters = SUM(sys, dead_letters);
@@ -200,4 +226,10 @@ int tr_system_stats_get(tr_system *sys, tr_system_stats *out) {
     out->rejected = SUM(sys, rejected);
     out->workers = sys->cfg.workers;
     return 0;
+}
+
+int tr_system_stats_get(tr_system *sys, tr_system_stats *out) {
+    if (!sys || !out)
+        return TR_EINVAL;
+    TR_API_CALL(sys, int, stats_get(sys, out));
 }

@@ -9,6 +9,7 @@
 #include "names.h"
 #include "pool.h"
 #include "runq.h"
+#include "ticker.h"
 #include "waiter.h"
 
 #include <msgpack.h>
@@ -36,6 +37,7 @@ typedef struct tr_worker {
     tr_actor *runnext;  /* made runnable by the running actor: runs next */
     unsigned runnext_streak;
     unsigned tick;
+    uint32_t global_tick; /* sys->ticks when the global queue was last looked at */
     unsigned active_handles; /* uv handles of actors (timers): poll the loop while busy */
     uint64_t rng;
     tr_pool_local pool;
@@ -59,11 +61,15 @@ struct tr_system {
     tr_system_config cfg;
     unsigned node;
     tr_worker *workers;
-    _Atomic int state;     /* read on every message: keep it apart from... */
-    _Atomic int any_lived; /* an actor's init has succeeded: the system may stop by itself */
+    _Atomic int state;       /* read on every message: keep it apart from... */
+    _Atomic int any_lived;   /* an actor's init has succeeded: the system may stop by itself */
+    _Atomic uint32_t ticks;  /* the coarse clock (ticker.c), read on every message */
     _Alignas(64) _Atomic uint32_t nparked; /* ...what parking workers write */
     _Atomic uint32_t nsearching;           /* idle workers looking for work before parking */
     _Atomic uint32_t ref_seq;              /* references of plain-thread asks */
+    _Alignas(64) _Atomic uint32_t callers; /* plain threads inside the API (tr_api_enter) */
+
+    tr_ticker ticker;
 
     uv_mutex_t lock; /* guards the DONE transition and `finish`; done_cond signals both */
     uv_cond_t done_cond;
@@ -81,19 +87,30 @@ struct tr_system {
     tr_table table; /* large: last */
 };
 
-/* The context a callback runs in. `actor` is NULL on a worker's own thread
- * outside any actor (timer callbacks). */
-struct tr_ctx {
+/* An actor callback in progress. The tr_ctx a callback is given is not this
+ * structure's address (the stack slot is the same for every actor a worker
+ * runs, so a kept pointer would act for whichever actor runs next) but the
+ * actor's pid used as a handle: tr_ctx_check accepts it only while that
+ * actor's own callback runs on this thread. */
+typedef struct tr_callback {
+    tr_ctx *token; /* tr_ctx_token(pid) */
     tr_system *sys;
     tr_worker *worker; /* NULL when a plain thread runs an actor's init */
     tr_actor *actor;
     tr_msg *current; /* the message receive was given */
     int consumed;    /* the current message was forwarded: do not free it */
-};
+    int replied;     /* the current message was replied to */
+} tr_callback;
 
-/* The calling thread's worker (NULL on plain threads) and current context. */
+_Static_assert(sizeof(uintptr_t) >= sizeof(tr_pid), "a tr_ctx handle holds a pid");
+
+static inline tr_ctx *tr_ctx_token(tr_pid pid) {
+    return (tr_ctx *)(uintptr_t)pid;
+}
+
+/* The calling thread's worker (NULL on plain threads) and current callback. */
 extern _Thread_local tr_worker *tr_tls_worker __attribute__((tls_model("initial-exec")));
-extern _Thread_local tr_ctx *tr_tls_ctx __attribute__((tls_model("initial-exec")));
+extern _Thread_local tr_callback *tr_tls_cb __attribute__((tls_model("initial-exec")));
 
 /* The calling thread's worker if it belongs to sys, else NULL. */
 static inline tr_worker *tr_worker_of(tr_system *sys) {
@@ -101,9 +118,50 @@ static inline tr_worker *tr_worker_of(tr_system *sys) {
     return w && w->sys == sys ? w : NULL;
 }
 
-/* cx if it is the context of the callback running on this thread, else NULL. */
-static inline tr_ctx *tr_ctx_check(tr_ctx *cx) {
-    return cx && cx == tr_tls_ctx && cx->actor ? cx : NULL;
+/* The callback cx names if it is the one running on this thread, else NULL. */
+static inline tr_callback *tr_ctx_check(tr_ctx *cx) {
+    tr_callback *cb = tr_tls_cb;
+    return cb && cx && cx == cb->token ? cb : NULL;
+}
+
+/* Whether the calling thread is inside an actor callback (of any system):
+ * blocking calls are refused there. */
+static inline int tr_in_callback(void) {
+    return tr_tls_worker != NULL || tr_tls_cb != NULL;
+}
+
+/* Who the caller is, for message ownership: the running actor's pid inside a
+ * callback, else a negative number that names the plain thread. */
+int64_t tr_thread_id(void);
+static inline int64_t tr_caller_id(void) {
+    tr_callback *cb = tr_tls_cb;
+    return cb ? atomic_load_explicit(&cb->actor->pid, memory_order_relaxed) : tr_thread_id();
+}
+
+/* Plain threads inside the API are counted so that tr_system_shutdown frees
+ * nothing under them. Workers are not counted: shutdown joins them. Every
+ * public entry point that plain threads may call runs its body through
+ * TR_API_CALL. */
+static inline void tr_api_enter(tr_system *sys) {
+    atomic_fetch_add_explicit(&sys->callers, 1, memory_order_seq_cst);
+}
+static inline void tr_api_leave(tr_system *sys) {
+    atomic_fetch_sub_explicit(&sys->callers, 1, memory_order_release);
+}
+#define TR_API_CALL(sys, type, call)                                                               \
+    do {                                                                                           \
+        tr_system *api_sys_ = (sys); /* once: call may free what sys was read from */              \
+        if (tr_worker_of(api_sys_))                                                                \
+            return call;                                                                           \
+        tr_api_enter(api_sys_);                                                                    \
+        type api_result_ = call;                                                                   \
+        tr_api_leave(api_sys_);                                                                    \
+        return api_result_;                                                                        \
+    } while (0)
+
+/* Whether the system still takes sends, spawns and asks. */
+static inline int tr_sys_running(tr_system *sys) {
+    return atomic_load_explicit(&sys->state, memory_order_relaxed) == TR_SYS_RUNNING;
 }
 
 /* Counts one event: cheap on a worker, atomic on a plain thread. */

@@ -1,11 +1,12 @@
 /* waiter.c — see waiter.h; and tr_ask, the blocking ask of plain threads.
  *
  * The waiting thread is the only consumer of its waiter's mailbox. Before
- * sleeping it marks the mailbox idle; a push that finds it idle signals the
- * condition (under the waiter's lock, with a `signaled` flag, so a signal that
- * comes before the sleep is not lost). A reply to an ask that timed out finds
- * the pid changed (dead letter at send) or lands and is drained as a dead
- * letter when the waiter is handed back or next used. */
+ * sleeping it marks the mailbox idle and checks that the system still runs;
+ * a push that finds the mailbox idle, and a stop (tr_waiters_wake_all), set
+ * `signaled` under the waiter's lock and signal, so neither a message nor a
+ * stop that comes just before the sleep is missed. A reply to an ask that
+ * timed out finds the pid changed (dead letter at send) or lands and is
+ * drained as a dead letter when the waiter is handed back or next used. */
 #include "waiter.h"
 
 #include "deadline.h"
@@ -18,6 +19,7 @@ struct tr_waiter {
     tr_mpsc mailbox;
     _Atomic tr_pid pid;
     uint32_t gen, index;
+    struct tr_system *sys;
     uv_mutex_t lock;
     uv_cond_t cond;
     int signaled;
@@ -33,7 +35,7 @@ int tr_waiters_init(tr_waiters *ws) {
 static void drain(tr_system *sys, tr_waiter *wt) {
     tr_node *n;
     while ((n = tr_mpsc_pop(&wt->mailbox)))
-        tr_msg_dead_letter(sys, NULL, (tr_msg *)n);
+        tr_msg_undeliverable(sys, NULL, (tr_msg *)n);
 }
 
 void tr_waiters_destroy(tr_system *sys, tr_waiters *ws) {
@@ -47,6 +49,24 @@ void tr_waiters_destroy(tr_system *sys, tr_waiters *ws) {
         free(chunk);
     }
     uv_mutex_destroy(&ws->lock);
+}
+
+static void waiter_signal(tr_waiter *wt) {
+    uv_mutex_lock(&wt->lock);
+    wt->signaled = 1;
+    uv_cond_signal(&wt->cond);
+    uv_mutex_unlock(&wt->lock);
+}
+
+void tr_waiters_wake_all(tr_waiters *ws) {
+    for (uint32_t c = 0; c < TR_WAITER_CHUNKS; c++) {
+        tr_waiter *chunk = atomic_load(&ws->chunks[c]);
+        if (!chunk)
+            break;
+        for (uint32_t i = 0; i < TR_WAITER_CHUNK; i++)
+            if (atomic_load(&chunk[i].pid) != TR_PID_NONE)
+                waiter_signal(&chunk[i]);
+    }
 }
 
 /* Adds a chunk of waiters to the free list. Locked. */
@@ -81,27 +101,41 @@ static int waiters_grow(tr_waiters *ws) {
     return 0;
 }
 
-static tr_waiter *waiter_get(tr_waiters *ws, unsigned node) {
+tr_waiter *tr_waiter_get(tr_system *sys) {
+    tr_waiters *ws = &sys->waiters;
     uv_mutex_lock(&ws->lock);
     tr_waiter *wt = ws->free || waiters_grow(ws) == 0 ? ws->free : NULL;
     if (wt)
         ws->free = wt->next_free;
     uv_mutex_unlock(&ws->lock);
     if (wt) {
+        wt->sys = sys;
         wt->gen = (wt->gen + 1) & TR_GEN_MASK;
         wt->gen += wt->gen == 0;
-        atomic_store(&wt->pid, tr_pid_make(node, wt->gen, wt->index));
+        atomic_store(&wt->pid, tr_pid_make(TR_WAITER_NODE, wt->gen, wt->index));
     }
     return wt;
 }
 
-static void waiter_put(tr_system *sys, tr_waiters *ws, tr_waiter *wt) {
+void tr_waiter_put(tr_system *sys, tr_waiter *wt) {
+    tr_waiters *ws = &sys->waiters;
     atomic_store(&wt->pid, TR_PID_NONE);
     drain(sys, wt);
+    uv_mutex_lock(&wt->lock);
+    wt->signaled = 0;
+    uv_mutex_unlock(&wt->lock);
     uv_mutex_lock(&ws->lock);
     wt->next_free = ws->free;
     ws->free = wt;
     uv_mutex_unlock(&ws->lock);
+}
+
+tr_pid tr_waiter_pid(const tr_waiter *wt) {
+    return atomic_load_explicit(&wt->pid, memory_order_relaxed);
+}
+
+tr_system *tr_waiter_system(const tr_waiter *wt) {
+    return wt->sys;
 }
 
 static tr_waiter *waiter_lookup(tr_waiters *ws, tr_pid pid) {
@@ -119,33 +153,28 @@ int tr_waiter_deliver(tr_system *sys, tr_worker *w, tr_pid pid, tr_msg *m) {
         tr_msg_dead_letter(sys, w, m);
         return TR_ENOACTOR;
     }
-    if (tr_mpsc_push(&wt->mailbox, &m->node)) {
-        uv_mutex_lock(&wt->lock);
-        wt->signaled = 1;
-        uv_cond_signal(&wt->cond);
-        uv_mutex_unlock(&wt->lock);
-    }
+    if (tr_mpsc_push(&wt->mailbox, &m->node))
+        waiter_signal(wt);
     return 0;
 }
 
-/* Waits for the reply to ref; other mail is a dead letter. */
-static int waiter_wait(tr_system *sys, tr_waiter *wt, tr_pid pid, uint32_t ref, tr_msg **reply,
-                       int timeout_ms) {
-    uint64_t deadline = tr_deadline(timeout_ms);
+int tr_waiter_next(tr_system *sys, tr_waiter *wt, uint64_t deadline, tr_msg **out) {
+    tr_pid pid = tr_waiter_pid(wt);
     for (;;) {
         tr_node *n = tr_mpsc_pop(&wt->mailbox);
         if (n) {
             tr_msg *m = (tr_msg *)n;
-            if (m->to == pid && (m->flags & TR_MSGF_REPLY) && m->ref == ref) {
-                atomic_store_explicit(&m->state, TR_MSG_OWNED, memory_order_relaxed);
-                *reply = m;
+            if (m->to == pid) {
+                *out = m;
                 return 0;
             }
-            tr_msg_dead_letter(sys, NULL, m);
+            tr_msg_undeliverable(sys, NULL, m); /* sent to an earlier user of the block */
             continue;
         }
         if (!tr_mpsc_mark_idle(&wt->mailbox))
             continue; /* a push is landing */
+        if (atomic_load(&sys->state) != TR_SYS_RUNNING)
+            return TR_ESTOPPED;
         int rc = 0;
         uv_mutex_lock(&wt->lock);
         while (!wt->signaled && rc == 0)
@@ -157,27 +186,62 @@ static int waiter_wait(tr_system *sys, tr_waiter *wt, tr_pid pid, uint32_t ref, 
     }
 }
 
-int tr_ask(tr_system *sys, tr_pid to, tr_msg *req, tr_msg **reply, int timeout_ms) {
-    if (!sys || !reply || !req)
-        return TR_EINVAL;
-    if (atomic_load_explicit(&req->state, memory_order_relaxed) != TR_MSG_OWNED)
-        return TR_EALREADY;
-    *reply = NULL;
-    if (tr_tls_worker)
-        return tr_msg_consume(req, TR_EINACTOR);
-    tr_waiter *wt = waiter_get(&sys->waiters, TR_WAITER_NODE);
-    if (!wt) {
-        tr_msg_release(sys, NULL, req);
-        return TR_ENOMEM;
+/* ---- tr_ask ---- */
+
+/* Waits for the reply to ref, or the notice that none will come; other mail
+ * is a dead letter. */
+static int await_reply(tr_system *sys, tr_waiter *wt, uint32_t ref, tr_msg **reply,
+                       int timeout_ms) {
+    uint64_t deadline = tr_deadline(timeout_ms);
+    for (;;) {
+        tr_msg *m;
+        int rc = tr_waiter_next(sys, wt, deadline, &m);
+        if (rc)
+            return rc;
+        if (!(m->flags & TR_MSGF_REPLY) || m->ref != ref) {
+            tr_msg_undeliverable(sys, NULL, m);
+            continue;
+        }
+        if (m->kind == TR_KIND_ASK_FAILED) {
+            int64_t reason = tr_msg_i64(m);
+            tr_msg_release(sys, NULL, m);
+            return (int)reason;
+        }
+        tr_msg_give(m);
+        *reply = m;
+        return 0;
     }
-    tr_pid pid = atomic_load_explicit(&wt->pid, memory_order_relaxed);
+}
+
+static int ask(tr_system *sys, tr_pid to, tr_msg *req, tr_msg **reply, int timeout_ms) {
+    if (!tr_sys_running(sys))
+        return tr_msg_consume(req, TR_ESTOPPED);
+    tr_waiter *wt = tr_waiter_get(sys);
+    if (!wt)
+        return tr_msg_consume(req, TR_ENOMEM);
     uint32_t ref = atomic_fetch_add(&sys->ref_seq, 1) + 1;
-    req->sender = pid;
+    ref += ref == 0;
+    req->sender = tr_waiter_pid(wt);
     req->ref = ref;
     int rc = tr_msg_deliver(sys, NULL, to, req);
     if (rc == 0)
-        rc = waiter_wait(sys, wt, pid, ref, reply, timeout_ms);
-    waiter_put(sys, &sys->waiters, wt);
+        rc = await_reply(sys, wt, ref, reply, timeout_ms);
+    tr_waiter_put(sys, wt);
+    return rc;
+}
+
+int tr_ask(tr_system *sys, tr_pid to, tr_msg *req, tr_msg **reply, int timeout_ms) {
+    if (!sys || !reply || !req)
+        return TR_EINVAL;
+    *reply = NULL;
+    int rc = tr_msg_check_owner(req);
+    if (rc)
+        return rc;
+    if (tr_in_callback())
+        return tr_msg_consume(req, TR_EINACTOR);
+    tr_api_enter(sys);
+    rc = ask(sys, to, req, reply, timeout_ms);
+    tr_api_leave(sys);
     return rc;
 }
 
@@ -185,12 +249,15 @@ int tr_ask_i64(tr_system *sys, tr_pid to, uint32_t type, int64_t arg, int64_t *o
                int timeout_ms) {
     if (!sys || !out || type >= TR_MSG_RESERVED)
         return TR_EINVAL;
-    tr_msg *req = tr_msg_new(sys, type, sizeof arg);
-    if (!req)
-        return TR_ENOMEM;
+    if (tr_in_callback())
+        return TR_EINACTOR;
+    tr_msg *req;
+    int rc = tr_msg_create(sys, type, sizeof arg, &req);
+    if (rc)
+        return rc;
     *(int64_t *)tr_msg_data(req) = arg;
     tr_msg *reply;
-    int rc = tr_ask(sys, to, req, &reply, timeout_ms);
+    rc = tr_ask(sys, to, req, &reply, timeout_ms);
     if (rc == 0) {
         *out = tr_msg_i64(reply);
         tr_msg_free(reply);

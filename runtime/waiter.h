@@ -1,4 +1,5 @@
-/* waiter.h — reply addresses for plain threads blocked in tr_ask.
+/* waiter.h — mailboxes for plain threads: the reply address of a blocking
+ * tr_ask, and the inbox a plain thread opens to receive messages.
  *
  * A waiter is a mailbox with a condition variable instead of a scheduler
  * entry. Waiters have their own table and their own pid space (node
@@ -16,7 +17,7 @@ struct tr_system;
 struct tr_worker;
 
 #define TR_WAITER_CHUNK 64u
-#define TR_WAITER_CHUNKS 1024u /* up to 65536 plain threads asking at once */
+#define TR_WAITER_CHUNKS 1024u /* up to 65536 asks and inboxes at once */
 
 typedef struct tr_waiter tr_waiter;
 
@@ -28,8 +29,25 @@ typedef struct tr_waiters {
 } tr_waiters;
 
 int tr_waiters_init(tr_waiters *ws);
-/* Frees every waiter; mail still in them becomes dead letters. */
+/* Frees every waiter, open inboxes included; mail still in them becomes dead
+ * letters. No thread may be using one. */
 void tr_waiters_destroy(struct tr_system *sys, tr_waiters *ws);
+
+/* Wakes every waiting thread so that it sees the system stop. Any thread. */
+void tr_waiters_wake_all(tr_waiters *ws);
+
+/* A waiter with a fresh pid, or NULL when out of memory. The calling thread
+ * is its only consumer until tr_waiter_put. */
+tr_waiter *tr_waiter_get(struct tr_system *sys);
+/* Kills the waiter's pid, drains its mail into dead letters and frees it. */
+void tr_waiter_put(struct tr_system *sys, tr_waiter *wt);
+tr_pid tr_waiter_pid(const tr_waiter *wt);
+struct tr_system *tr_waiter_system(const tr_waiter *wt);
+
+/* Takes the waiter's next message into *out, waiting until the deadline
+ * (tr_deadline). Returns 0, TR_ETIMEDOUT, or TR_ESTOPPED once the system has
+ * stopped and the mailbox is empty. Consumer only. */
+int tr_waiter_next(struct tr_system *sys, tr_waiter *wt, uint64_t deadline, struct tr_msg **out);
 
 /* Delivers m to the waiter named by pid (node TR_WAITER_NODE); consumes m. */
 int tr_waiter_deliver(struct tr_system *sys, struct tr_worker *w, tr_pid pid, struct tr_msg *m);

@@ -14,6 +14,7 @@
 #ifndef TROUPE_TEST_CHECK_H
 #define TROUPE_TEST_CHECK_H
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <troupe.h>
@@ -35,7 +36,7 @@
 
 /* A TR_E* value gets its name printed beside it. */
 static inline const char *check_code_name(long long v) {
-    return v >= TR_ESYS && v < 0 ? tr_strerror((int)v) : "";
+    return v < 0 && v >= INT_MIN ? tr_strerror((int)v) : "";
 }
 
 _Noreturn static inline void check_fail_eq(const char *file, int line, const char *a, const char *b,

@@ -27,11 +27,13 @@ typedef struct tr_packer {
 } tr_packer;
 
 /* Starts a message of the given type. Returns 0, TR_EINVAL (NULL argument or a
- * reserved type) or TR_ENOMEM. Any thread. */
+ * reserved type), TR_ESTOPPED or TR_ENOMEM. Any thread; the msgpack_pack_*
+ * calls in between touch the system's pools, so finish or discard a packer
+ * before tr_system_shutdown. */
 TR_API int tr_packer_init(tr_packer *p, tr_system *sys, uint32_t type);
 
-/* Ends packing and hands the message to the caller (to send, or to free with
- * tr_msg_free). Returns NULL if packing ran out of memory or went past 64 MiB;
+/* Ends packing and hands the message to the calling actor or thread (to
+ * send, or to free with tr_msg_free). Returns NULL if packing ran out of memory or went past 64 MiB;
  * the packer's memory is released either way. */
 TR_API tr_msg *tr_packer_finish(tr_packer *p);
 
@@ -42,7 +44,8 @@ TR_API void tr_packer_discard(tr_packer *p);
  * zone (which the caller owns; the object lives as long as the zone and m).
  * Inside an actor, tr_ctx_zone gives a zone that is cleared after each
  * callback. Returns 0, TR_EINVAL (NULL argument) or TR_EBADMSG (empty,
- * malformed, truncated, or trailing bytes). Any thread. */
+ * malformed, truncated, trailing bytes, or containers nested more than 32
+ * deep: msgpack-c's parser stack, MSGPACK_EMBED_STACK_SIZE). Any thread. */
 TR_API int tr_msg_unpack(const tr_msg *m, msgpack_zone *zone, msgpack_object *out);
 
 /* A zone owned by the worker running the actor, cleared once the current

@@ -1,0 +1,82 @@
+/* inbox.c — inboxes: a waiter (waiter.h) that a plain thread keeps open to
+ * receive ordinary messages, as CAF's scoped_actor or Akka's Inbox do. The
+ * inbox handle is the waiter itself; tr_system_shutdown frees those still
+ * open with the rest of the waiter table. */
+#include "deadline.h"
+#include "system.h"
+
+static tr_waiter *waiter_of(const tr_inbox *ib) {
+    return (tr_waiter *)ib;
+}
+
+static int inbox_open(tr_system *sys, tr_inbox **out) {
+    if (!tr_sys_running(sys))
+        return TR_ESTOPPED;
+    tr_waiter *wt = tr_waiter_get(sys);
+    if (!wt)
+        return TR_ENOMEM;
+    *out = (tr_inbox *)wt;
+    return 0;
+}
+
+int tr_inbox_open(tr_system *sys, tr_inbox **out) {
+    if (out)
+        *out = NULL;
+    if (!sys || !out)
+        return TR_EINVAL;
+    TR_API_CALL(sys, int, inbox_open(sys, out));
+}
+
+tr_pid tr_inbox_pid(const tr_inbox *ib) {
+    return ib ? tr_waiter_pid(waiter_of(ib)) : TR_EINVAL;
+}
+
+static int inbox_receive(tr_system *sys, tr_waiter *wt, tr_msg **out, int timeout_ms) {
+    uint64_t deadline = tr_deadline(timeout_ms);
+    for (;;) {
+        tr_msg *m;
+        int rc = tr_waiter_next(sys, wt, deadline, &m);
+        if (rc)
+            return rc;
+        if (m->kind != TR_KIND_USER) { /* runtime notices mean nothing to an inbox */
+            tr_msg_release(sys, NULL, m);
+            continue;
+        }
+        tr_msg_give(m);
+        *out = m;
+        return 0;
+    }
+}
+
+int tr_inbox_receive(tr_inbox *ib, tr_msg **out, int timeout_ms) {
+    if (out)
+        *out = NULL;
+    if (!ib || !out)
+        return TR_EINVAL;
+    if (tr_in_callback())
+        return TR_EINACTOR;
+    tr_system *sys = tr_waiter_system(waiter_of(ib));
+    tr_api_enter(sys);
+    int rc = inbox_receive(sys, waiter_of(ib), out, timeout_ms);
+    tr_api_leave(sys);
+    return rc;
+}
+
+int tr_inbox_send(tr_inbox *ib, tr_pid to, uint32_t type, const void *data, size_t size) {
+    if (!ib || (size && !data) || type >= TR_MSG_RESERVED)
+        return TR_EINVAL;
+    tr_system *sys = tr_waiter_system(waiter_of(ib));
+    TR_API_CALL(sys, int, tr_send_from(sys, tr_inbox_pid(ib), to, type, data, size));
+}
+
+static int inbox_close(tr_system *sys, tr_waiter *wt) {
+    tr_waiter_put(sys, wt);
+    return 0;
+}
+
+int tr_inbox_close(tr_inbox *ib) {
+    if (!ib)
+        return TR_EINVAL;
+    tr_system *sys = tr_waiter_system(waiter_of(ib));
+    TR_API_CALL(sys, int, inbox_close(sys, waiter_of(ib)));
+}

@@ -1,0 +1,75 @@
+/* ticker.c — see ticker.h.
+ *
+ * Why the ticker never sleeps through a busy worker: before it sleeps it sets
+ * `idle` and then reads nparked (both seq_cst); a worker that stops being
+ * parked decrements nparked and then reads `idle` (tr_ticker_nudge, seq_cst).
+ * Either the ticker's read sees the decrement (and it does not sleep), or the
+ * worker's read sees `idle` set and signals the condition; the signal is sent
+ * under the ticker's lock, which the ticker holds from its check until it is
+ * inside uv_cond_wait, so it cannot fall between the two. */
+#include "system.h"
+
+static int everyone_parked(tr_system *sys) {
+    return atomic_load(&sys->nparked) == sys->cfg.workers;
+}
+
+static int done(tr_system *sys) {
+    return atomic_load(&sys->state) == TR_SYS_DONE;
+}
+
+static void ticker_main(void *arg) {
+    tr_system *sys = arg;
+    tr_ticker *t = &sys->ticker;
+    uv_mutex_lock(&t->lock);
+    while (!done(sys)) {
+        if (everyone_parked(sys)) {
+            atomic_store(&t->idle, 1);
+            if (everyone_parked(sys) && !done(sys))
+                uv_cond_wait(&t->cond, &t->lock);
+            atomic_store(&t->idle, 0);
+            continue;
+        }
+        uv_mutex_unlock(&t->lock);
+        uv_sleep(TR_TICK_MS);
+        atomic_fetch_add_explicit(&sys->ticks, 1, memory_order_relaxed);
+        uv_mutex_lock(&t->lock);
+    }
+    uv_mutex_unlock(&t->lock);
+}
+
+int tr_ticker_start(tr_system *sys) {
+    tr_ticker *t = &sys->ticker;
+    if (uv_mutex_init(&t->lock) != 0)
+        return TR_ESYS;
+    if (uv_cond_init(&t->cond) != 0) {
+        uv_mutex_destroy(&t->lock);
+        return TR_ESYS;
+    }
+    if (uv_thread_create(&t->thread, ticker_main, sys) != 0) {
+        uv_cond_destroy(&t->cond);
+        uv_mutex_destroy(&t->lock);
+        return TR_ESYS;
+    }
+    t->started = 1;
+    return 0;
+}
+
+void tr_ticker_nudge(tr_system *sys) {
+    tr_ticker *t = &sys->ticker;
+    if (!atomic_load(&t->idle) && !done(sys))
+        return;
+    uv_mutex_lock(&t->lock);
+    uv_cond_signal(&t->cond);
+    uv_mutex_unlock(&t->lock);
+}
+
+void tr_ticker_join(tr_system *sys) {
+    tr_ticker *t = &sys->ticker;
+    if (!t->started)
+        return;
+    tr_ticker_nudge(sys);
+    uv_thread_join(&t->thread);
+    uv_cond_destroy(&t->cond);
+    uv_mutex_destroy(&t->lock);
+    t->started = 0;
+}
