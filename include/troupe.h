@@ -45,21 +45,21 @@ extern "C" {
 
 /* Every TR_E* code with its name (tr_strerror), in one table. */
 #define TR_ERRNO_MAP(X)                                                                            \
-    X(EINVAL, -1, "invalid argument")      /* NULL spec, zero workers, ... */                      \
+    X(EINVAL, -1, "invalid argument") /* NULL spec, zero workers, ... */                           \
     X(ENOMEM, -2, "out of memory")                                                                 \
-    X(EFULL, -3, "mailbox full")           /* the receiver's bounded mailbox (fail policy) */      \
-    X(ENOACTOR, -4, "no such actor")       /* no live actor has this pid (a dead letter) */        \
-    X(ETIMEDOUT, -5, "timed out")          /* the wait or ask timed out */                         \
+    X(EFULL, -3, "mailbox full")             /* the receiver's bounded mailbox (fail policy) */    \
+    X(ENOACTOR, -4, "no such actor")         /* no live actor has this pid (a dead letter) */      \
+    X(ETIMEDOUT, -5, "timed out")            /* the wait or ask timed out */                       \
     X(EUNHANDLED, -6, "message not handled") /* returned by receive (counted) */                   \
     X(ENOTACTOR, -7, "not called from the actor's own callback")                                   \
     X(EINACTOR, -8, "blocking call from an actor callback") /* would stall a worker */             \
     X(EALREADY, -9, "message already sent or freed, or not the caller's")                          \
     X(EEXIST, -10, "name already registered")                                                      \
     X(ENOTFOUND, -11, "name not registered")                                                       \
-    X(ESTOPPED, -12, "system stopped")     /* also the exit reason "shutdown" */                   \
-    X(EBADMSG, -13, "malformed message")   /* msgpack that does not parse, wrong size */           \
-    X(ETOOBIG, -14, "too big")             /* a size larger than the runtime supports */           \
-    X(ESYS, -15, "system call failed")     /* threads, event loops */                              \
+    X(ESTOPPED, -12, "system stopped")   /* also the exit reason "shutdown" */                     \
+    X(EBADMSG, -13, "malformed message") /* msgpack that does not parse, wrong size */             \
+    X(ETOOBIG, -14, "too big")           /* a size larger than the runtime supports */             \
+    X(ESYS, -15, "system call failed")   /* threads, event loops */                                \
     X(ENOREPLY, -16, "request handled without a reply")
 
 enum tr_error {
@@ -84,7 +84,8 @@ TR_API const char *tr_strerror(int code);
 #define TR_EXIT_USER_MAX 0x3FFFFFFF
 #define TR_EXIT_USER(n) (TR_EXIT_USER_BASE - (int)(n))
 /* n of a TR_EXIT_USER(n) reason, or -1 if reason is not a user reason. */
-#define TR_EXIT_USER_CODE(reason) ((reason) <= TR_EXIT_USER_BASE ? TR_EXIT_USER_BASE - (reason) : -1)
+#define TR_EXIT_USER_CODE(reason)                                                                  \
+    ((reason) <= TR_EXIT_USER_BASE ? TR_EXIT_USER_BASE - (reason) : -1)
 
 /* ---- Pids --------------------------------------------------------------- */
 

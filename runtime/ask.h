@@ -11,8 +11,8 @@ int tr_asks_settle(tr_actor *a, uint32_t ref);
 void tr_asks_clear(tr_actor *a);
 /* Tells asker that its ask ref (sent to `from`) will get no reply, for
  * reason: an ASK_FAILED notice that settles the ask. Any thread. */
-void tr_ask_fail(tr_system *sys, tr_worker *w, tr_pid asker, uint32_t ref, tr_pid from,
-                 int reason);
+TR_COLD void tr_ask_fail(tr_system *sys, tr_worker *w, tr_pid asker, uint32_t ref, tr_pid from,
+                         int reason);
 /* Closes a runtime-owned uv handle at worker exit; returns 0 if h is not one. */
 int tr_ask_timer_close(uv_handle_t *h);
 

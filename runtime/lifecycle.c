@@ -127,19 +127,28 @@ static void deliver(tr_callback *cb, tr_msg *m) {
     cb->consumed = 0;
     cb->replied = 0;
     int rc = a->receive(cb->token, a->state, m);
+    /* A request left without a reply: its asker is told, once the actor has
+       ended if it is ending (so terminate has run when the ask returns). */
+    tr_pid asker = TR_PID_NONE, self = m->to;
+    uint32_t ref = 0;
     if (!cb->consumed) {
-        if (tr_msg_is_request(m) && !cb->replied)
-            tr_ask_fail(sys, w, m->sender, m->ref, m->to, no_reply_reason(rc, a));
+        if (tr_msg_is_request(m) && !cb->replied) {
+            asker = m->sender;
+            ref = m->ref;
+        }
         tr_msg_release(sys, w, m);
     }
     cb->current = NULL;
     clear_zone(w);
+    int failed = ref ? no_reply_reason(rc, a) : 0;
     if (rc == TR_EUNHANDLED)
         TR_BUMP(sys, w, unhandled);
     else if (rc < 0)
         actor_exit(cb, rc);
     if (a->flags & TR_ACTORF_EXITING)
         actor_exit(cb, a->exit_reason);
+    if (ref)
+        tr_ask_fail(sys, w, asker, ref, self, failed);
 }
 
 enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
@@ -162,10 +171,14 @@ enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
         tr_msg *m = (tr_msg *)node;
         if (m->flags & TR_MSGF_COUNTED) /* a bounded mailbox: the message is out of it now */
             atomic_fetch_sub_explicit(&a->depth, 1, memory_order_relaxed);
+        /* The turn's time is spent, however few messages it took: this one is
+           its last. (Not asked on the first message: most turns have one.) */
+        int last = n > 0 &&
+                   atomic_load_explicit(&sys->ticks, memory_order_relaxed) - start >= TR_TURN_TICKS;
         deliver(&cb, m);
         tr_outbox_flush(w); /* what the callback sent leaves when it returns */
-        if (atomic_load_explicit(&sys->ticks, memory_order_relaxed) - start >= TR_TURN_TICKS)
-            break; /* the turn's time is spent, however few messages it took */
+        if (last)
+            break;
     }
     w->in_callback = 0;
     tr_tls_cb = NULL;

@@ -18,7 +18,9 @@ static tr_pool_local *pool_of(tr_worker *w) {
     return w ? &w->pool : NULL;
 }
 
-tr_msg *tr_msg_alloc(tr_system *sys, tr_worker *w, uint32_t type, size_t size) {
+/* The body of tr_msg_alloc, forced inline into the send path. */
+static inline __attribute__((always_inline)) tr_msg *msg_alloc(tr_system *sys, tr_worker *w,
+                                                               uint32_t type, size_t size) {
     if (size > TR_MSG_MAX_PAYLOAD)
         return NULL;
     uint8_t cls = tr_pool_class(TR_MSG_HEADER + size);
@@ -35,6 +37,10 @@ tr_msg *tr_msg_alloc(tr_system *sys, tr_worker *w, uint32_t type, size_t size) {
     m->kind = TR_KIND_USER;
     m->flags = 0;
     return m;
+}
+
+tr_msg *tr_msg_alloc(tr_system *sys, tr_worker *w, uint32_t type, size_t size) {
+    return msg_alloc(sys, w, type, size);
 }
 
 void tr_msg_release(tr_system *sys, tr_worker *w, tr_msg *m) {
@@ -95,9 +101,8 @@ int tr_msg_deliver(tr_system *sys, tr_worker *w, tr_pid to, tr_msg *m) {
         return TR_ENOACTOR;
     }
     /* Replies are not held to the asker's bound: it asked for them. */
-    uint32_t cap = m->flags & TR_MSGF_REPLY
-                       ? 0
-                       : atomic_load_explicit(&a->capacity, memory_order_relaxed);
+    uint32_t cap =
+        m->flags & TR_MSGF_REPLY ? 0 : atomic_load_explicit(&a->capacity, memory_order_relaxed);
     if (w && w->in_callback && !cap) {
         if (w->out_first && w->out_to == a && w->out_pid == to) {
             atomic_store_explicit(&w->out_last->node.next, &m->node, memory_order_relaxed);
@@ -111,7 +116,7 @@ int tr_msg_deliver(tr_system *sys, tr_worker *w, tr_pid to, tr_msg *m) {
         return 0;
     }
     if (w)
-        tr_outbox_flush(w); /* keep the order of this callback's sends */
+        tr_outbox_flush(w);               /* keep the order of this callback's sends */
     if (cap && m->kind == TR_KIND_USER) { /* system messages bypass the bound */
         if (atomic_fetch_add_explicit(&a->depth, 1, memory_order_relaxed) >= cap) {
             atomic_fetch_sub_explicit(&a->depth, 1, memory_order_relaxed);
@@ -253,20 +258,31 @@ int tr_msg_forward(tr_ctx *cx, tr_pid to, tr_msg *m) {
     return rc;
 }
 
-/* tr_send for a given sender (tr_inbox_send gives the inbox's pid). */
-int tr_send_from(tr_system *sys, tr_pid from, tr_pid to, uint32_t type, const void *data,
-                 size_t size) {
-    tr_msg *m = NULL;
-    int rc = msg_create(sys, type, size, &m);
-    if (rc)
-        return rc;
+/* A copy of data sent as a new message from `from`. The message never
+ * belongs to the caller, so it needs no owner tag. */
+static inline __attribute__((always_inline)) int
+send_fresh(tr_system *sys, tr_pid from, tr_pid to, uint32_t type, const void *data, size_t size) {
+    if (!tr_sys_running(sys))
+        return TR_ESTOPPED;
+    if (size > TR_MSG_MAX_PAYLOAD)
+        return TR_ETOOBIG;
+    tr_worker *w = tr_worker_of(sys);
+    tr_msg *m = msg_alloc(sys, w, type, size);
+    if (!m)
+        return TR_ENOMEM;
     if (size)
         memcpy(m->data, data, size);
-    return send_owned(sys, to, m, from);
+    m->sender = from;
+    return tr_msg_deliver(sys, w, to, m);
+}
+
+int tr_send_from(tr_system *sys, tr_pid from, tr_pid to, uint32_t type, const void *data,
+                 size_t size) {
+    return send_fresh(sys, from, to, type, data, size);
 }
 
 static int send_copy(tr_system *sys, tr_pid to, uint32_t type, const void *data, size_t size) {
-    return tr_send_from(sys, sender_of(sys), to, type, data, size);
+    return send_fresh(sys, sender_of(sys), to, type, data, size);
 }
 
 int tr_send(tr_system *sys, tr_pid to, uint32_t type, const void *data, size_t size) {

@@ -10,6 +10,9 @@
 struct tr_worker;
 struct tr_system;
 
+/* Off the message path: kept out of line so the hot loops stay small. */
+#define TR_COLD __attribute__((cold, noinline))
+
 enum tr_msg_kind {
     TR_KIND_USER = 0,    /* goes to receive */
     TR_KIND_STOP,        /* the system is stopping: exit with TR_ESTOPPED */
@@ -82,11 +85,11 @@ void tr_outbox_flush(struct tr_worker *w);
 
 /* Counts m as a dead letter (unless it is a runtime-internal message) and
  * frees it. */
-void tr_msg_dead_letter(struct tr_system *sys, struct tr_worker *w, tr_msg *m);
+TR_COLD void tr_msg_dead_letter(struct tr_system *sys, struct tr_worker *w, tr_msg *m);
 
 /* A message that was in a mailbox when its actor exited (or the system
  * stopped): a dead letter, and if it was a request its asker learns at once
  * that no reply will come. */
-void tr_msg_undeliverable(struct tr_system *sys, struct tr_worker *w, tr_msg *m);
+TR_COLD void tr_msg_undeliverable(struct tr_system *sys, struct tr_worker *w, tr_msg *m);
 
 #endif

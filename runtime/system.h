@@ -37,7 +37,7 @@ typedef struct tr_worker {
     tr_actor *runnext;  /* made runnable by the running actor: runs next */
     unsigned runnext_streak;
     unsigned tick;
-    uint32_t global_tick; /* sys->ticks when the global queue was last looked at */
+    uint32_t global_tick;    /* sys->ticks when the global queue was last looked at */
     unsigned active_handles; /* uv handles of actors (timers): poll the loop while busy */
     uint64_t rng;
     tr_pool_local pool;
@@ -61,15 +61,15 @@ struct tr_system {
     tr_system_config cfg;
     unsigned node;
     tr_worker *workers;
-    _Atomic int state;       /* read on every message: keep it apart from... */
-    _Atomic int any_lived;   /* an actor's init has succeeded: the system may stop by itself */
-    _Atomic uint32_t ticks;  /* the coarse clock (ticker.c), read on every message */
+    _Atomic int state;      /* read on every message: keep it apart from... */
+    _Atomic int any_lived;  /* an actor's init has succeeded: the system may stop by itself */
+    _Atomic uint32_t ticks; /* the coarse clock (ticker.c), read on every message */
     _Alignas(64) _Atomic uint32_t nparked; /* ...what parking workers write */
     _Atomic uint32_t nsearching;           /* idle workers looking for work before parking */
     _Atomic uint32_t ref_seq;              /* references of plain-thread asks */
     _Alignas(64) _Atomic uint32_t callers; /* plain threads inside the API (tr_api_enter) */
 
-    tr_ticker ticker;
+    _Alignas(64) tr_ticker ticker; /* a line of its own above: callers is written per call */
 
     uv_mutex_t lock; /* guards the DONE transition and `finish`; done_cond signals both */
     uv_cond_t done_cond;

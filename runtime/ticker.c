@@ -6,8 +6,15 @@
  * Either the ticker's read sees the decrement (and it does not sleep), or the
  * worker's read sees `idle` set and signals the condition; the signal is sent
  * under the ticker's lock, which the ticker holds from its check until it is
- * inside uv_cond_wait, so it cannot fall between the two. */
+ * inside uv_cond_wait, so it cannot fall between the two.
+ *
+ * It goes to sleep only after TR_TICKER_GRACE ticks with every worker
+ * parked: workers that park and wake in quick succession (a plain thread
+ * feeding them) would otherwise wake the ticker each time, one more context
+ * switch per wake-up (spawn_mem: 21,000 switches instead of 12,000). */
 #include "system.h"
+
+#define TR_TICKER_GRACE 50 /* ticks (ms) of an all-parked system before the ticker sleeps */
 
 static int everyone_parked(tr_system *sys) {
     return atomic_load(&sys->nparked) == sys->cfg.workers;
@@ -20,13 +27,16 @@ static int done(tr_system *sys) {
 static void ticker_main(void *arg) {
     tr_system *sys = arg;
     tr_ticker *t = &sys->ticker;
+    unsigned parked_ticks = 0;
     uv_mutex_lock(&t->lock);
     while (!done(sys)) {
-        if (everyone_parked(sys)) {
+        parked_ticks = everyone_parked(sys) ? parked_ticks + 1 : 0;
+        if (parked_ticks > TR_TICKER_GRACE) {
             atomic_store(&t->idle, 1);
             if (everyone_parked(sys) && !done(sys))
                 uv_cond_wait(&t->cond, &t->lock);
             atomic_store(&t->idle, 0);
+            parked_ticks = 0;
             continue;
         }
         uv_mutex_unlock(&t->lock);

@@ -33,8 +33,8 @@ typedef struct tr_packer {
 TR_API int tr_packer_init(tr_packer *p, tr_system *sys, uint32_t type);
 
 /* Ends packing and hands the message to the calling actor or thread (to
- * send, or to free with tr_msg_free). Returns NULL if packing ran out of memory or went past 64 MiB;
- * the packer's memory is released either way. */
+ * send, or to free with tr_msg_free). Returns NULL if packing ran out of memory or went past 64
+ * MiB; the packer's memory is released either way. */
 TR_API tr_msg *tr_packer_finish(tr_packer *p);
 
 /* Releases an unfinished packer without producing a message. */
