@@ -109,8 +109,11 @@ static int ask_timer_start(tr_callback *cb, uint32_t ref, int timeout_ms) {
 
 void tr_ask_fail(tr_system *sys, tr_worker *w, tr_pid asker, uint32_t ref, tr_pid from,
                  int reason) {
-    if (asker == TR_PID_NONE || atomic_load(&sys->state) == TR_SYS_DONE)
-        return; /* once done, every plain-thread asker has been woken already */
+    int state = atomic_load(&sys->state);
+    if (asker == TR_PID_NONE || state == TR_SYS_DONE)
+        return;                  /* once done, every plain-thread asker has been woken already */
+    if (state != TR_SYS_RUNNING) /* the stop is why: say so, as the woken asker would */
+        reason = TR_ESTOPPED;
     tr_msg *m = tr_msg_alloc(sys, w, TR_MSG_ASK_FAILED, sizeof(int64_t));
     if (!m)
         return; /* out of memory: the asker's timeout (or the stop) still ends its wait */

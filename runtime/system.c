@@ -156,14 +156,28 @@ int tr_system_stop(tr_system *sys) {
     TR_API_CALL(sys, int, system_stop(sys));
 }
 
-/* Once DONE: the first waiter joins the workers and drains every mailbox, so
- * that when any wait returns no thread of the system runs and every message is
- * accounted for. Locked on entry and exit. */
+/* Waits until at most `allowed` plain threads are inside the API. Once the
+ * system is done every such call returns promptly: sends and spawns see the
+ * state, blocked asks and inbox receives are woken here, and no init is
+ * running (a spawn is counted before its init, and the system is not done
+ * while it counts). */
+static void wait_for_callers(tr_system *sys, int allowed_waits) {
+    tr_waiters_wake_all(&sys->waiters);
+    while (atomic_load(&sys->callers) > (allowed_waits ? atomic_load(&sys->wait_callers) : 0))
+        uv_sleep(1);
+}
+
+/* Once DONE: the first waiter joins the workers, lets plain-thread sends that
+ * were under way land (a push caught between its exchange and its link would
+ * hide everything queued behind it from the drain), and drains every mailbox,
+ * so that when any wait returns no thread of the system runs and every
+ * message is accounted for. Locked on entry and exit. */
 static void system_finish(tr_system *sys) {
     if (sys->finish == TR_FINISH_NONE) {
         sys->finish = TR_FINISH_RUNNING;
         uv_mutex_unlock(&sys->lock);
         tr_sched_join(sys);
+        wait_for_callers(sys, 1);
         tr_actors_reap_all(sys);
         uv_mutex_lock(&sys->lock);
         sys->finish = TR_FINISH_DONE;
@@ -191,19 +205,11 @@ int tr_system_wait(tr_system *sys, int timeout_ms) {
     if (tr_in_callback())
         return TR_EINACTOR;
     tr_api_enter(sys);
+    atomic_fetch_add(&sys->wait_callers, 1);
     int rc = system_wait(sys, timeout_ms);
+    atomic_fetch_sub(&sys->wait_callers, 1);
     tr_api_leave(sys);
     return rc;
-}
-
-/* Waits until no plain thread is inside the API. Once the system is done
- * every such call returns promptly: sends and spawns see the state, blocked
- * asks and inbox receives have been woken, and no init is running (a spawn is
- * counted before its init, and the system is not done while it counts). */
-static void wait_for_callers(tr_system *sys) {
-    tr_waiters_wake_all(&sys->waiters);
-    while (atomic_load_explicit(&sys->callers, memory_order_acquire) > 0)
-        uv_sleep(1);
 }
 
 int tr_system_shutdown(tr_system *sys) {
@@ -213,7 +219,7 @@ int tr_system_shutdown(tr_system *sys) {
         return TR_EINACTOR;
     system_stop(sys);
     system_wait(sys, -1);
-    wait_for_callers(sys);
+    wait_for_callers(sys, 0);
     system_free(sys);
     return 0;
 }

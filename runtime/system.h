@@ -68,6 +68,7 @@ struct tr_system {
     _Atomic uint32_t nsearching;           /* idle workers looking for work before parking */
     _Atomic uint32_t ref_seq;              /* references of plain-thread asks */
     _Alignas(64) _Atomic uint32_t callers; /* plain threads inside the API (tr_api_enter) */
+    _Atomic uint32_t wait_callers;         /* ...of which inside tr_system_wait */
 
     _Alignas(64) tr_ticker ticker; /* a line of its own above: callers is written per call */
 

@@ -2,16 +2,25 @@
  * actor arrive in order; tr_inbox_send makes the inbox the sender, so
  * replies come back to it; several threads each with an inbox; a stop wakes
  * a blocked receive after what had arrived; a closed inbox's pid is dead and
- * what was left in it is counted; misuse is refused. */
+ * what was left in it is counted; misuse is refused; shutdown frees an inbox
+ * left open. */
 #include "check.h"
 
+#include <string.h>
 #include <uv.h>
 
 enum { MSG_STREAM = 1, MSG_DOUBLE, MSG_VALUE };
 
 #define STREAM 1000
 
-/* MSG_STREAM (payload: an inbox pid): sends it 0..STREAM-1. MSG_DOUBLE: replies. */
+/* The payload of MSG_DOUBLE: the value, and the sender the request must show. */
+typedef struct {
+    int64_t x;
+    tr_pid from;
+} double_req;
+
+/* MSG_STREAM (payload: an inbox pid): sends it 0..STREAM-1. MSG_DOUBLE:
+ * checks the sender, replies with twice the value. */
 static int streamer_receive(tr_ctx *cx, void *state, tr_msg *m) {
     tr_system *sys = tr_ctx_system(cx);
     switch (tr_msg_type(m)) {
@@ -19,7 +28,13 @@ static int streamer_receive(tr_ctx *cx, void *state, tr_msg *m) {
         for (int64_t i = 0; i < STREAM; i++)
             CHECK_EQ(tr_send_i64(sys, (tr_pid)tr_msg_i64(m), MSG_VALUE, i), 0);
         return 0;
-    case MSG_DOUBLE: return tr_reply_i64(cx, m, 2 * tr_msg_i64(m));
+    case MSG_DOUBLE: {
+        double_req r;
+        CHECK_EQ(tr_msg_size(m), sizeof r);
+        memcpy(&r, tr_msg_data(m), sizeof r);
+        CHECK_EQ(tr_msg_sender(m), r.from);
+        return tr_reply_i64(cx, m, 2 * r.x);
+    }
     }
     return check_idle_receive(cx, state, m);
 }
@@ -31,6 +46,23 @@ static void finish_clean(tr_system *sys) {
     CHECK_EQ(tr_system_stop(sys), 0);
     tr_system_stats st = check_finish(sys);
     CHECK_EQ(st.dead_letters, 0);
+}
+
+/* Asks from the inbox with tr_inbox_send: n requests, then n replies in order. */
+static void double_through_inbox(tr_inbox *ib, tr_pid to, int n) {
+    for (int64_t i = 0; i < n; i++) {
+        double_req r = {i, tr_inbox_pid(ib)};
+        CHECK_EQ(tr_inbox_send(ib, to, MSG_DOUBLE, &r, sizeof r), 0);
+    }
+    for (int64_t i = 0; i < n; i++) {
+        tr_msg *m = NULL;
+        CHECK_EQ(tr_inbox_receive(ib, &m, 5000), 0);
+        CHECK(tr_msg_is_reply(m));
+        CHECK_EQ(tr_msg_type(m), MSG_DOUBLE);
+        CHECK_EQ(tr_msg_sender(m), to);
+        CHECK_EQ(tr_msg_i64(m), 2 * i);
+        CHECK_EQ(tr_msg_free(m), 0);
+    }
 }
 
 static void receive_stream(tr_inbox *ib) {
@@ -55,15 +87,21 @@ static void messages_arrive_in_order(void) {
     CHECK_EQ(tr_inbox_receive(ib, &m, 0), TR_ETIMEDOUT);
     CHECK_EQ(tr_inbox_receive(ib, &m, 20), TR_ETIMEDOUT);
     CHECK(m == NULL);
+    CHECK_EQ(tr_inbox_close(ib), 0);
+    finish_clean(sys);
+}
 
-    /* A request sent from the inbox: the reply comes back to it. */
-    int64_t x = 21;
-    CHECK_EQ(tr_inbox_send(ib, s, MSG_DOUBLE, &x, sizeof x), 0);
-    CHECK_EQ(tr_inbox_receive(ib, &m, 5000), 0);
-    CHECK(tr_msg_is_reply(m));
-    CHECK_EQ(tr_msg_sender(m), s);
-    CHECK_EQ(tr_msg_i64(m), 42);
-    CHECK_EQ(tr_msg_free(m), 0);
+/* A request sent from the inbox: the actor sees the inbox as its sender and
+ * the reply comes back to the inbox. */
+static void inbox_send_gets_the_reply(void) {
+    tr_system *sys = check_system(2, 64);
+    tr_pid s = check_spawn(sys, &streamer_spec, NULL);
+    tr_inbox *ib = NULL;
+    CHECK_EQ(tr_inbox_open(sys, &ib), 0);
+    double_through_inbox(ib, s, 1);
+    double_through_inbox(ib, s, 100);
+    tr_msg *m = NULL;
+    CHECK_EQ(tr_inbox_receive(ib, &m, 0), TR_ETIMEDOUT); /* nothing more came */
     CHECK_EQ(tr_inbox_close(ib), 0);
     finish_clean(sys);
 }
@@ -79,6 +117,7 @@ static void stream_thread(void *arg) {
     CHECK_EQ(tr_inbox_open(job->sys, &ib), 0);
     CHECK_EQ(tr_send_i64(job->sys, job->streamer, MSG_STREAM, tr_inbox_pid(ib)), 0);
     receive_stream(ib);
+    double_through_inbox(ib, job->streamer, 50);
     CHECK_EQ(tr_inbox_close(ib), 0);
 }
 
@@ -165,6 +204,8 @@ static void close_and_misuse(void) {
     CHECK_EQ(tr_inbox_open(sys, &ib), 0);
     CHECK_EQ(tr_inbox_receive(ib, NULL, 0), TR_EINVAL);
     CHECK_EQ(tr_inbox_send(ib, a, TR_MSG_RESERVED, NULL, 0), TR_EINVAL);
+    CHECK_EQ(tr_inbox_send(ib, a, 1, NULL, 8), TR_EINVAL);
+    CHECK_EQ(tr_inbox_send(NULL, a, 1, NULL, 0), TR_EINVAL);
     tr_msg *req = check_msg(sys, 1, sizeof ib);
     *(tr_inbox **)tr_msg_data(req) = ib;
     tr_msg *reply = NULL;
@@ -179,6 +220,7 @@ static void close_and_misuse(void) {
 
 int main(void) {
     RUN(messages_arrive_in_order);
+    RUN(inbox_send_gets_the_reply);
     RUN(inboxes_on_several_threads);
     RUN(stop_wakes_a_blocked_receive);
     RUN(close_and_misuse);
