@@ -2,7 +2,6 @@
  * receive ordinary messages, as CAF's scoped_actor or Akka's Inbox do. The
  * inbox handle is the waiter itself; tr_system_shutdown frees those still
  * open with the rest of the waiter table. */
-#include "deadline.h"
 #include "system.h"
 
 static tr_waiter *waiter_of(const tr_inbox *ib) {
@@ -32,20 +31,10 @@ tr_pid tr_inbox_pid(const tr_inbox *ib) {
 }
 
 static int inbox_receive(tr_system *sys, tr_waiter *wt, tr_msg **out, int timeout_ms) {
-    uint64_t deadline = tr_deadline(timeout_ms);
-    for (;;) {
-        tr_msg *m;
-        int rc = tr_waiter_next(sys, wt, deadline, &m);
-        if (rc)
-            return rc;
-        if (m->kind != TR_KIND_USER) { /* runtime notices mean nothing to an inbox */
-            tr_msg_release(sys, NULL, m);
-            continue;
-        }
-        tr_msg_give(m);
-        *out = m;
-        return 0;
-    }
+    int rc = tr_waiter_next(sys, wt, timeout_ms, 0, out);
+    if (rc == 0)
+        tr_msg_give(*out);
+    return rc;
 }
 
 int tr_inbox_receive(tr_inbox *ib, tr_msg **out, int timeout_ms) {

@@ -156,13 +156,13 @@ int tr_system_stop(tr_system *sys) {
     TR_API_CALL(sys, int, system_stop(sys));
 }
 
-/* Waits until at most `allowed` plain threads are inside the API. Once the
- * system is done every such call returns promptly: sends and spawns see the
- * state, blocked asks and inbox receives are woken here, and no init is
- * running (a spawn is counted before its init, and the system is not done
- * while it counts). */
+/* Waits until no plain thread is inside the API, apart from those in
+ * tr_system_wait if allowed_waits. Once the system is done every such call
+ * returns promptly: sends and spawns see the state, blocked asks and inbox
+ * receives were woken by the stop or by DONE (and check the state before they
+ * sleep), and no init is running (a spawn is counted before its init, and the
+ * system is not done while it counts). */
 static void wait_for_callers(tr_system *sys, int allowed_waits) {
-    tr_waiters_wake_all(&sys->waiters);
     while (atomic_load(&sys->callers) > (allowed_waits ? atomic_load(&sys->wait_callers) : 0))
         uv_sleep(1);
 }

@@ -158,17 +158,26 @@ int tr_waiter_deliver(tr_system *sys, tr_worker *w, tr_pid pid, tr_msg *m) {
     return 0;
 }
 
-int tr_waiter_next(tr_system *sys, tr_waiter *wt, uint64_t deadline, tr_msg **out) {
+static int wanted(const tr_msg *m, tr_pid pid, uint32_t ref) {
+    if (m->to != pid) /* sent to an earlier user of the block */
+        return 0;
+    if (ref == 0)
+        return m->kind == TR_KIND_USER;
+    return (m->flags & TR_MSGF_REPLY) && m->ref == ref;
+}
+
+int tr_waiter_next(tr_system *sys, tr_waiter *wt, int timeout_ms, uint32_t ref, tr_msg **out) {
+    uint64_t deadline = tr_deadline(timeout_ms);
     tr_pid pid = tr_waiter_pid(wt);
     for (;;) {
         tr_node *n = tr_mpsc_pop(&wt->mailbox);
         if (n) {
             tr_msg *m = (tr_msg *)n;
-            if (m->to == pid) {
+            if (wanted(m, pid, ref)) {
                 *out = m;
                 return 0;
             }
-            tr_msg_undeliverable(sys, NULL, m); /* sent to an earlier user of the block */
+            tr_msg_undeliverable(sys, NULL, m);
             continue;
         }
         if (!tr_mpsc_mark_idle(&wt->mailbox))
@@ -188,29 +197,21 @@ int tr_waiter_next(tr_system *sys, tr_waiter *wt, uint64_t deadline, tr_msg **ou
 
 /* ---- tr_ask ---- */
 
-/* Waits for the reply to ref, or the notice that none will come; other mail
- * is a dead letter. */
+/* Waits for the reply to ref, or the notice that none will come. */
 static int await_reply(tr_system *sys, tr_waiter *wt, uint32_t ref, tr_msg **reply,
                        int timeout_ms) {
-    uint64_t deadline = tr_deadline(timeout_ms);
-    for (;;) {
-        tr_msg *m;
-        int rc = tr_waiter_next(sys, wt, deadline, &m);
-        if (rc)
-            return rc;
-        if (!(m->flags & TR_MSGF_REPLY) || m->ref != ref) {
-            tr_msg_undeliverable(sys, NULL, m);
-            continue;
-        }
-        if (m->kind == TR_KIND_ASK_FAILED) {
-            int64_t reason = tr_msg_i64(m);
-            tr_msg_release(sys, NULL, m);
-            return (int)reason;
-        }
-        tr_msg_give(m);
-        *reply = m;
-        return 0;
+    tr_msg *m;
+    int rc = tr_waiter_next(sys, wt, timeout_ms, ref, &m);
+    if (rc)
+        return rc;
+    if (m->kind == TR_KIND_ASK_FAILED) {
+        int64_t reason = tr_msg_i64(m);
+        tr_msg_release(sys, NULL, m);
+        return (int)reason;
     }
+    tr_msg_give(m);
+    *reply = m;
+    return 0;
 }
 
 static int ask(tr_system *sys, tr_pid to, tr_msg *req, tr_msg **reply, int timeout_ms) {

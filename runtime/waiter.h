@@ -44,10 +44,14 @@ void tr_waiter_put(struct tr_system *sys, tr_waiter *wt);
 tr_pid tr_waiter_pid(const tr_waiter *wt);
 struct tr_system *tr_waiter_system(const tr_waiter *wt);
 
-/* Takes the waiter's next message into *out, waiting until the deadline
- * (tr_deadline). Returns 0, TR_ETIMEDOUT, or TR_ESTOPPED once the system has
- * stopped and the mailbox is empty. Consumer only. */
-int tr_waiter_next(struct tr_system *sys, tr_waiter *wt, uint64_t deadline, struct tr_msg **out);
+/* Takes the waiter's next wanted message into *out, waiting up to timeout_ms
+ * (< 0: forever). Wanted: with ref 0 any ordinary message (an inbox); else
+ * only the reply to ask ref or the notice that it failed (tr_ask). Anything
+ * else is discarded as undeliverable. Returns 0, TR_ETIMEDOUT, or
+ * TR_ESTOPPED once the system has stopped and nothing wanted is left.
+ * Consumer only. */
+int tr_waiter_next(struct tr_system *sys, tr_waiter *wt, int timeout_ms, uint32_t ref,
+                   struct tr_msg **out);
 
 /* Delivers m to the waiter named by pid (node TR_WAITER_NODE); consumes m. */
 int tr_waiter_deliver(struct tr_system *sys, struct tr_worker *w, tr_pid pid, struct tr_msg *m);
