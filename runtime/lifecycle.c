@@ -17,7 +17,8 @@
 _Thread_local tr_callback *tr_tls_cb __attribute__((tls_model("initial-exec")));
 
 #define TR_STATE_MAX ((size_t)1 << 20)
-#define TR_TURN_TICKS 2 /* a turn ends after this many ticks (1-2 ms), whatever its batch */
+#define TR_TURN_TICKS                                                                              \
+    2 /* a turn ends once this many ms have passed (ticker.h), whatever its batch */
 
 /* ---- state memory ---- */
 
@@ -92,7 +93,67 @@ static int no_reply_reason(int rc, const tr_actor *a) {
     return rc < 0 || (a->flags & TR_ACTORF_EXITING) ? TR_ENOACTOR : TR_ENOREPLY;
 }
 
-static void deliver(tr_callback *cb, tr_msg *m) {
+/* What receive may not see as it arrived: a stop, an ask notice, a reply.
+ * Returns whether receive gets m (possibly turned into a notice); otherwise
+ * m has been dealt with. Off the path of ordinary mail. */
+static TR_COLD int deliver_special(tr_callback *cb, tr_msg *m) {
+    tr_system *sys = cb->sys;
+    tr_worker *w = cb->worker;
+    tr_actor *a = cb->actor;
+    /* A stop ends the actor at its next message, whatever is queued before the
+       stop message itself: pending mail becomes dead letters. */
+    if (m->kind == TR_KIND_STOP || !tr_sys_running(sys)) {
+        actor_exit(cb, TR_ESTOPPED);
+        tr_msg_undeliverable(sys, w, m);
+        return 0;
+    }
+    switch (m->kind) {
+    case TR_KIND_ASK_TIMEOUT:
+    case TR_KIND_ASK_FAILED:
+        if (!tr_asks_settle(a, m->ref)) { /* already settled: nothing to say */
+            tr_msg_release(sys, w, m);
+            return 0;
+        }
+        m->type = m->kind == TR_KIND_ASK_TIMEOUT ? TR_MSG_ASK_TIMEOUT : TR_MSG_ASK_FAILED;
+        m->flags |= TR_MSGF_REPLY;
+        return 1;
+    default:
+        if ((m->flags & TR_MSGF_REPLY) && m->ref && !tr_asks_settle(a, m->ref)) {
+            tr_msg_dead_letter(sys, w, m); /* a reply after its ask timed out */
+            return 0;
+        }
+        return 1;
+    }
+}
+
+/* After receive, when it failed or left a request unanswered: frees m (NULL if receive forwarded
+ * it), ends the actor if it must, and tells the asker of an unanswered request that no reply will
+ * come, once the actor has ended if it is ending (so terminate has run when
+ * the ask returns). */
+static TR_COLD void after_receive(tr_callback *cb, int rc, tr_msg *m, int unanswered) {
+    tr_actor *a = cb->actor;
+    tr_pid asker = TR_PID_NONE, self = TR_PID_NONE;
+    uint32_t ref = 0;
+    if (m) {
+        if (unanswered) {
+            asker = m->sender;
+            self = m->to;
+            ref = m->ref;
+        }
+        tr_msg_release(cb->sys, cb->worker, m);
+    }
+    int failed = ref ? no_reply_reason(rc, a) : 0;
+    if (rc == TR_EUNHANDLED)
+        TR_BUMP(cb->sys, cb->worker, unhandled);
+    else if (rc < 0)
+        actor_exit(cb, rc);
+    if (a->flags & TR_ACTORF_EXITING)
+        actor_exit(cb, a->exit_reason);
+    if (ref)
+        tr_ask_fail(cb->sys, cb->worker, asker, ref, self, failed);
+}
+
+static inline void deliver(tr_callback *cb, tr_msg *m) {
     tr_system *sys = cb->sys;
     tr_worker *w = cb->worker;
     tr_actor *a = cb->actor;
@@ -100,55 +161,27 @@ static void deliver(tr_callback *cb, tr_msg *m) {
         tr_msg_undeliverable(sys, w, m);
         return;
     }
-    /* A stop ends the actor at its next message, whatever is queued before the
-       stop message itself: pending mail becomes dead letters. */
-    if (m->kind == TR_KIND_STOP || !tr_sys_running(sys)) {
-        actor_exit(cb, TR_ESTOPPED);
-        tr_msg_undeliverable(sys, w, m);
+    if ((m->kind != TR_KIND_USER || (m->flags & TR_MSGF_REPLY) || !tr_sys_running(sys)) &&
+        !deliver_special(cb, m))
         return;
-    }
-    switch (m->kind) {
-    case TR_KIND_ASK_TIMEOUT:
-    case TR_KIND_ASK_FAILED:
-        if (!tr_asks_settle(a, m->ref)) { /* already settled: nothing to say */
-            tr_msg_release(sys, w, m);
-            return;
-        }
-        m->type = m->kind == TR_KIND_ASK_TIMEOUT ? TR_MSG_ASK_TIMEOUT : TR_MSG_ASK_FAILED;
-        m->flags |= TR_MSGF_REPLY;
-        break;
-    default:
-        if ((m->flags & TR_MSGF_REPLY) && m->ref && !tr_asks_settle(a, m->ref)) {
-            tr_msg_dead_letter(sys, w, m); /* a reply after its ask timed out */
-            return;
-        }
-    }
     cb->current = m;
     cb->consumed = 0;
     cb->replied = 0;
+    int request = tr_msg_is_request(m);
     int rc = a->receive(cb->token, a->state, m);
-    /* A request left without a reply: its asker is told, once the actor has
-       ended if it is ending (so terminate has run when the ask returns). */
-    tr_pid asker = TR_PID_NONE, self = m->to;
-    uint32_t ref = 0;
-    if (!cb->consumed) {
-        if (tr_msg_is_request(m) && !cb->replied) {
-            asker = m->sender;
-            ref = m->ref;
-        }
-        tr_msg_release(sys, w, m);
-    }
     cb->current = NULL;
     clear_zone(w);
-    int failed = ref ? no_reply_reason(rc, a) : 0;
-    if (rc == TR_EUNHANDLED)
-        TR_BUMP(sys, w, unhandled);
-    else if (rc < 0)
-        actor_exit(cb, rc);
+    if (cb->consumed) /* forwarded: the new receiver answers it */
+        m = NULL;
+    int unanswered = request && !cb->replied;
+    if (rc < 0 || (m && unanswered)) {
+        after_receive(cb, rc, m, unanswered);
+        return;
+    }
+    if (m)
+        tr_msg_release(sys, w, m);
     if (a->flags & TR_ACTORF_EXITING)
         actor_exit(cb, a->exit_reason);
-    if (ref)
-        tr_ask_fail(sys, w, asker, ref, self, failed);
 }
 
 enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
@@ -162,7 +195,7 @@ enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
     unsigned batch = sys->cfg.batch;
     uint32_t start = atomic_load_explicit(&sys->ticks, memory_order_relaxed);
     enum tr_run_result result = TR_RUN_AGAIN;
-    for (unsigned n = 0; n < batch; n++) {
+    for (unsigned n = 1;; n++) {
         tr_node *node = tr_mpsc_pop(&a->mailbox);
         if (!node) {
             result = finish_turn(w->sys, w, a) ? TR_RUN_IDLE : TR_RUN_AGAIN;
@@ -171,13 +204,13 @@ enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
         tr_msg *m = (tr_msg *)node;
         if (m->flags & TR_MSGF_COUNTED) /* a bounded mailbox: the message is out of it now */
             atomic_fetch_sub_explicit(&a->depth, 1, memory_order_relaxed);
-        /* The turn's time is spent, however few messages it took: this one is
-           its last. (Not asked on the first message: most turns have one.) */
-        int last = n > 0 &&
-                   atomic_load_explicit(&sys->ticks, memory_order_relaxed) - start >= TR_TURN_TICKS;
         deliver(&cb, m);
-        tr_outbox_flush(w); /* what the callback sent leaves when it returns */
-        if (last)
+        if (w->out_first) /* what the callback sent leaves when it returns */
+            tr_outbox_flush(w);
+        /* The turn ends after its batch, or once its time is spent however
+           few messages it took. */
+        if (n >= batch ||
+            atomic_load_explicit(&sys->ticks, memory_order_relaxed) - start >= TR_TURN_TICKS)
             break;
     }
     w->in_callback = 0;

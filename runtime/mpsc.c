@@ -48,7 +48,7 @@ bool tr_mpsc_push(tr_mpsc *q, tr_node *n) {
     return tr_mpsc_push_chain(q, n, n);
 }
 
-tr_node *tr_mpsc_pop(tr_mpsc *q) {
+__attribute__((always_inline)) inline tr_node *tr_mpsc_pop(tr_mpsc *q) {
     tr_node *tail = q->tail;
     tr_node *next = atomic_load_explicit(&tail->next, memory_order_acquire);
     if (tail == &q->stub) {

@@ -31,7 +31,7 @@
 #include <stdlib.h>
 
 #define TR_RUNNEXT_MAX 32
-#define TR_GLOBAL_EVERY 61 /* look at the global queue first once every this many turns, */
+#define TR_GLOBAL_EVERY 61 /* look at the global queue first after this many turns, */
 #define TR_GLOBAL_TICKS 2  /* and whenever this many ticks (ms) have passed since the last look */
 #define TR_POLL_EVERY 64   /* poll the uv loop this often while busy, if it has handles */
 #define TR_SEARCH_NS 50000 /* how long an idle worker looks for work before parking */
@@ -44,6 +44,7 @@ _Thread_local tr_worker *tr_tls_worker __attribute__((tls_model("initial-exec"))
  * rest into w's ring. */
 static tr_actor *global_take(tr_system *sys, tr_worker *w) {
     w->global_tick = atomic_load_explicit(&sys->ticks, memory_order_relaxed);
+    w->global_turn = atomic_load_explicit(&w->tick, memory_order_relaxed);
     uint32_t len = tr_globalq_len(&sys->globalq);
     if (len == 0)
         return NULL;
@@ -164,7 +165,9 @@ static tr_actor *find_work(tr_worker *w) {
        every so many turns, and every couple of milliseconds however long the
        turns take. */
     uint32_t now = atomic_load_explicit(&sys->ticks, memory_order_relaxed);
-    if ((++w->tick % TR_GLOBAL_EVERY == 0 || now - w->global_tick >= TR_GLOBAL_TICKS) &&
+    unsigned turn = atomic_load_explicit(&w->tick, memory_order_relaxed) + 1;
+    atomic_store_explicit(&w->tick, turn, memory_order_relaxed);
+    if ((turn - w->global_turn >= TR_GLOBAL_EVERY || now - w->global_tick >= TR_GLOBAL_TICKS) &&
         (a = global_take(sys, w)))
         return a;
     if (w->runnext && w->runnext_streak < TR_RUNNEXT_MAX) {
@@ -267,7 +270,8 @@ static void worker_main(void *arg) {
         }
         if (tr_actor_run(w, a) == TR_RUN_AGAIN)
             local_push(w, a);
-        if (w->active_handles && w->tick % TR_POLL_EVERY == 0)
+        if (w->active_handles &&
+            atomic_load_explicit(&w->tick, memory_order_relaxed) % TR_POLL_EVERY == 0)
             uv_run(&w->loop, UV_RUN_NOWAIT);
     }
     uv_mutex_lock(&sys->lock); /* no wake-up may reach a handle from here on */

@@ -36,8 +36,10 @@ typedef struct tr_worker {
     _Atomic int parked; /* 1 while parked and not yet woken */
     tr_actor *runnext;  /* made runnable by the running actor: runs next */
     unsigned runnext_streak;
-    unsigned tick;
-    uint32_t global_tick;    /* sys->ticks when the global queue was last looked at */
+    _Atomic unsigned tick;   /* turns taken: written by the worker, read by the ticker */
+    unsigned ticker_seen;    /* tick at the ticker's last look (ticker only) */
+    unsigned global_turn;    /* tick, and */
+    uint32_t global_tick;    /* sys->ticks, when the global queue was last looked at */
     unsigned active_handles; /* uv handles of actors (timers): poll the loop while busy */
     uint64_t rng;
     tr_pool_local pool;
@@ -122,7 +124,7 @@ static inline tr_worker *tr_worker_of(tr_system *sys) {
 /* The callback cx names if it is the one running on this thread, else NULL. */
 static inline tr_callback *tr_ctx_check(tr_ctx *cx) {
     tr_callback *cb = tr_tls_cb;
-    return cb && cx && cx == cb->token ? cb : NULL;
+    return cb && cx == cb->token ? cb : NULL; /* a token is never NULL */
 }
 
 /* Whether the calling thread is inside an actor callback (of any system):

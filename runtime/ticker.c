@@ -14,7 +14,8 @@
  * switch per wake-up (spawn_mem: 21,000 switches instead of 12,000). */
 #include "system.h"
 
-#define TR_TICKER_GRACE 50 /* ticks (ms) of an all-parked system before the ticker sleeps */
+#define TR_TICKER_GRACE 50 /* ms of an all-parked system before the ticker sleeps */
+#define TR_TICKER_MAX_MS 8 /* the longest nap while every worker's turns are short */
 
 static int everyone_parked(tr_system *sys) {
     return atomic_load(&sys->nparked) == sys->cfg.workers;
@@ -24,24 +25,43 @@ static int done(tr_system *sys) {
     return atomic_load(&sys->state) == TR_SYS_DONE;
 }
 
+/* Whether a running worker has been in one turn since the last look: its
+ * turn count has not moved. Only then do time budgets need a fine clock. */
+static int long_turn_seen(tr_system *sys) {
+    int seen = 0;
+    for (unsigned i = 0; i < sys->cfg.workers; i++) {
+        tr_worker *w = &sys->workers[i];
+        unsigned turns = atomic_load_explicit(&w->tick, memory_order_relaxed);
+        if (turns == w->ticker_seen && !atomic_load_explicit(&w->parked, memory_order_relaxed))
+            seen = 1;
+        w->ticker_seen = turns;
+    }
+    return seen;
+}
+
 static void ticker_main(void *arg) {
     tr_system *sys = arg;
     tr_ticker *t = &sys->ticker;
-    unsigned parked_ticks = 0;
+    uint64_t origin = uv_hrtime();
+    unsigned nap = TR_TICK_MS, parked_ms = 0;
     uv_mutex_lock(&t->lock);
     while (!done(sys)) {
-        parked_ticks = everyone_parked(sys) ? parked_ticks + 1 : 0;
-        if (parked_ticks > TR_TICKER_GRACE) {
+        parked_ms = everyone_parked(sys) ? parked_ms + nap : 0;
+        if (parked_ms > TR_TICKER_GRACE) {
             atomic_store(&t->idle, 1);
             if (everyone_parked(sys) && !done(sys))
                 uv_cond_wait(&t->cond, &t->lock);
             atomic_store(&t->idle, 0);
-            parked_ticks = 0;
+            parked_ms = 0;
+            nap = TR_TICK_MS;
             continue;
         }
         uv_mutex_unlock(&t->lock);
-        uv_sleep(TR_TICK_MS);
-        atomic_fetch_add_explicit(&sys->ticks, 1, memory_order_relaxed);
+        uv_sleep(nap);
+        atomic_store_explicit(&sys->ticks, (uint32_t)((uv_hrtime() - origin) / 1000000),
+                              memory_order_relaxed);
+        nap = long_turn_seen(sys) ? TR_TICK_MS
+                                  : (nap * 2 < TR_TICKER_MAX_MS ? nap * 2 : TR_TICKER_MAX_MS);
         uv_mutex_lock(&t->lock);
     }
     uv_mutex_unlock(&t->lock);
