@@ -60,7 +60,9 @@ extern "C" {
     X(EBADMSG, -13, "malformed message") /* msgpack that does not parse, wrong size */             \
     X(ETOOBIG, -14, "too big")           /* a size larger than the runtime supports */             \
     X(ESYS, -15, "system call failed")   /* threads, event loops */                                \
-    X(ENOREPLY, -16, "request handled without a reply")
+    X(ENOREPLY, -16, "request handled without a reply")                                            \
+    X(EKILLED, -17, "killed")               /* the exit reason of an actor ended by tr_kill */     \
+    X(EINTENSITY, -18, "too many restarts") /* a supervisor's exit past its restart intensity */
 
 enum tr_error {
     TR_OK = 0,
@@ -79,7 +81,13 @@ TR_API const char *tr_strerror(int code);
  *   TR_E* (-1 .. -99) a runtime error, e.g. a callback returned TR_ENOMEM
  *   TR_EXIT_USER(n)   the program's own reasons, n = 0 .. TR_EXIT_USER_MAX:
  *                     -1000 - n, so they never collide with a runtime code
- * Every reason but 0 and TR_ESTOPPED is abnormal. */
+ *   TR_EKILLED        killed: tr_kill ended it (the one exit no actor can trap)
+ *   TR_ENOACTOR       noproc: also what a link or monitor to a pid that was
+ *                     already dead reports
+ * Every reason but 0 and TR_ESTOPPED is abnormal: an abnormal exit takes the
+ * actors linked to it down with it (unless they trap exits), and a transient
+ * child is restarted only after one. */
+#define TR_EXIT_ABNORMAL(reason) ((reason) != 0 && (reason) != TR_ESTOPPED)
 #define TR_EXIT_USER_BASE (-1000)
 #define TR_EXIT_USER_MAX 0x3FFFFFFF
 #define TR_EXIT_USER(n) (TR_EXIT_USER_BASE - (int)(n))
@@ -245,6 +253,78 @@ TR_API int tr_exit(tr_ctx *cx, int reason);
 struct uv_loop_s;
 TR_API struct uv_loop_s *tr_ctx_loop(tr_ctx *cx);
 
+/* ---- Links, monitors and exit signals ----------------------------------- *
+ *
+ * Erlang's model. A link joins two actors both ways: when one exits, the
+ * other gets an exit signal with its reason. An actor that does not trap
+ * exits ignores a signal with reason 0 and exits with any other reason
+ * itself; one that traps exits (tr_trap_exits) receives a TR_MSG_EXIT message
+ * instead. A monitor is one way and only informs: when the monitored actor
+ * exits, the watcher receives TR_MSG_DOWN. Linking or monitoring a pid that is
+ * already dead (or dies before the link lands) reports reason TR_ENOACTOR at
+ * once: an exit signal, or a TR_MSG_DOWN.
+ *
+ * Exit signals, down notices and the requests behind tr_link / tr_monitor are
+ * system messages: they bypass bounded mailboxes, are never refused or
+ * dropped, and an actor handles those queued for it before its queued
+ * ordinary mail (from its next turn on: at most one batch later). An actor
+ * that has never linked or been linked costs nothing more: the record of its
+ * links and monitors is allocated on first use. */
+
+/* Links the running actor and pid. Linking twice is one link; linking to
+ * yourself does nothing. Returns 0, TR_EINVAL (pid <= 0), TR_ENOMEM,
+ * TR_ESTOPPED or TR_ENOTACTOR; a dead pid is not an error (see above). Actor
+ * only. */
+TR_API int tr_link(tr_ctx *cx, tr_pid pid);
+
+/* Removes the link between the running actor and pid, if any: no exit signal
+ * from that link reaches the running actor after this returns. Returns 0,
+ * TR_EINVAL or TR_ENOTACTOR. Actor only. */
+TR_API int tr_unlink(tr_ctx *cx, tr_pid pid);
+
+/* Monitors pid: one TR_MSG_DOWN with *ref will arrive when it exits. Each
+ * call makes a separate monitor. Returns 0, TR_EINVAL (pid <= 0, ref NULL),
+ * TR_ENOMEM, TR_ESTOPPED or TR_ENOTACTOR. Actor only. */
+TR_API int tr_monitor(tr_ctx *cx, tr_pid pid, uint32_t *ref);
+
+/* Removes the running actor's monitor ref: no TR_MSG_DOWN for it arrives
+ * after this returns (even one already queued). Returns 0, TR_ENOTFOUND (no
+ * such monitor, or its DOWN was already delivered) or TR_ENOTACTOR. Actor
+ * only. */
+TR_API int tr_demonitor(tr_ctx *cx, uint32_t ref);
+
+/* Turns trapping exits on (on != 0) or off for the running actor. Returns
+ * the previous setting (0 or 1) or TR_ENOTACTOR. Actor only. */
+TR_API int tr_trap_exits(tr_ctx *cx, int on);
+
+/* tr_spawn, with the new actor linked to (tr_spawn_link) or monitored by
+ * (tr_spawn_monitor, *ref set) the running actor before it can run or exit:
+ * there is no moment at which it could die unobserved. Returns as tr_spawn,
+ * plus TR_ENOTACTOR. Actor only. */
+TR_API tr_pid tr_spawn_link(tr_ctx *cx, const tr_actor_spec *spec, const void *arg);
+TR_API tr_pid tr_spawn_monitor(tr_ctx *cx, const tr_actor_spec *spec, const void *arg,
+                               uint32_t *ref);
+
+/* Sends pid an exit signal with reason, as if a linked actor had exited with
+ * it (Erlang's exit/2): an actor trapping exits receives TR_MSG_EXIT, any
+ * other exits with reason unless reason is 0. Returns 0, TR_EINVAL (pid <= 0,
+ * reason > 0), TR_ENOACTOR (dead pid), TR_ESTOPPED or TR_ENOMEM. Any thread. */
+TR_API int tr_send_exit(tr_system *sys, tr_pid pid, int reason);
+
+/* Ends pid with reason TR_EKILLED, whether or not it traps exits; its links
+ * then get exit signals with TR_EKILLED (which they may trap). Returns as
+ * tr_send_exit. Any thread. */
+TR_API int tr_kill(tr_system *sys, tr_pid pid);
+
+/* ---- Timers --------------------------------------------------------------- */
+
+/* Sends to pid, delay_ms from now, a message of type with a copy of size bytes
+ * of data, from the running actor. The message is made now, so a failure is
+ * reported here: TR_EINVAL (as tr_send), TR_ETOOBIG, TR_ENOMEM, TR_ESTOPPED,
+ * TR_ENOTACTOR. A timer whose system stops first is dropped. Actor only. */
+TR_API int tr_send_after(tr_ctx *cx, uint32_t delay_ms, tr_pid pid, uint32_t type, const void *data,
+                         size_t size);
+
 /* ---- Names -------------------------------------------------------------- */
 
 /* Registers pid under name (copied; 1..63 bytes). A name is removed when its
@@ -269,6 +349,14 @@ TR_API int tr_unregister(tr_system *sys, const char *name);
  * the ask's reference and tr_msg_i64 the reason, as tr_ask would return it
  * (TR_ENOACTOR, TR_EUNHANDLED, TR_ENOREPLY, TR_ESTOPPED). */
 #define TR_MSG_ASK_FAILED 0xFFFF0002u
+/* Delivered to an actor that traps exits (tr_trap_exits) when a linked actor
+ * exits, or when tr_send_exit targets it: tr_msg_exit_pid gives who
+ * (TR_PID_NONE for a plain thread), tr_msg_exit_reason why. */
+#define TR_MSG_EXIT 0xFFFF0003u
+/* Delivered when an actor this one monitors exits (tr_monitor): tr_msg_ref
+ * gives the monitor's reference, tr_msg_exit_pid the actor, tr_msg_exit_reason
+ * its exit reason (TR_ENOACTOR if it was dead when the monitor was set). */
+#define TR_MSG_DOWN 0xFFFF0004u
 
 /* Ownership: a message belongs to whoever allocated it (the running actor, or
  * the plain thread), or to the plain thread that tr_ask or tr_inbox_receive
@@ -306,8 +394,13 @@ TR_API size_t tr_msg_size(const tr_msg *m);
 TR_API int64_t tr_msg_i64(const tr_msg *m);
 /* Nonzero for a reply (tr_reply*), TR_MSG_ASK_TIMEOUT and TR_MSG_ASK_FAILED. */
 TR_API int tr_msg_is_reply(const tr_msg *m);
-/* The reference of the ask a reply or timeout belongs to (0 otherwise). */
+/* The reference of the ask a reply or timeout belongs to, or of the monitor
+ * a TR_MSG_DOWN belongs to (0 otherwise). */
 TR_API uint32_t tr_msg_ref(const tr_msg *m);
+/* Of a TR_MSG_EXIT or TR_MSG_DOWN: the actor that exited (or sent the exit
+ * signal) and its reason. TR_PID_NONE / 0 for any other message. */
+TR_API tr_pid tr_msg_exit_pid(const tr_msg *m);
+TR_API int tr_msg_exit_reason(const tr_msg *m);
 
 /* Sends m to pid; always consumes m (see the conventions above). Per
  * sender-receiver pair, messages arrive in send order, at most once. Returns 0,

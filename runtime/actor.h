@@ -16,11 +16,13 @@
 
 struct tr_worker;
 struct tr_system;
-struct tr_asks;
+struct tr_actor_ext;
 
 enum tr_actor_flags {
     TR_ACTORF_ZOMBIE = 1,  /* exited: release the block once its mailbox is drained */
     TR_ACTORF_EXITING = 2, /* tr_exit was called */
+    TR_ACTORF_TRAP = 4,    /* traps exits: exit signals arrive as TR_MSG_EXIT */
+    TR_ACTORF_STASH = 8,   /* mail waits in the ext record's stash (signals.c) */
 };
 
 #define TR_INLINE_STATE 32
@@ -35,14 +37,15 @@ typedef struct tr_actor {
     uint32_t slot;             /* index in the table */
     uint32_t next_ref;         /* last tr_ask_async reference */
     int exit_reason;
-    _Atomic uint8_t named; /* has registered names */
-    uint8_t flags;         /* owner of the consumer side only */
+    _Atomic uint8_t named;    /* has registered names */
+    _Atomic uint8_t signaled; /* a signal was sent: sort the mailbox at the next turn */
+    uint8_t flags;            /* owner of the consumer side only */
     /* line 1: what the worker running it touches */
     _Alignas(64) const tr_actor_spec *spec;
     tr_receive_fn receive;
     void *state;
     union {
-        struct tr_asks *asks;       /* pending tr_ask_async refs, while live */
+        struct tr_actor_ext *ext;   /* asks, links, monitors: made on first use (links.h) */
         struct tr_actor *free_next; /* free-block list link, while free */
     };
     _Alignas(8) unsigned char inline_state[TR_INLINE_STATE];

@@ -1,13 +1,11 @@
 /* ask.c — request/response between actors: tr_reply*, and tr_ask_async with
  * its timeout.
  *
- * A pending ask is a reference in the asking actor's set. The timeout is a
- * uv timer on the loop of the worker that made the ask; when it fires it sends
- * the actor an internal timeout message. Whichever of reply and timeout
- * reaches the actor first settles the reference; the other is then a dead
- * letter (a late reply) or dropped silently (a timeout after the reply). The
- * timer is never cancelled from another thread: it always fires and closes
- * itself on its own loop, so no uv call ever crosses threads.
+ * A pending ask is a reference in the asking actor's set (its links.h
+ * record). The timeout is a timer (timer.h) that sends the actor an internal
+ * timeout message. Whichever of reply and timeout reaches the actor first
+ * settles the reference; the other is then a dead letter (a late reply) or
+ * dropped silently (a timeout after the reply).
  *
  * An asker never waits for a reply that cannot come: when a request is lost
  * (its receiver exited with it queued, crashed on it, returned without
@@ -16,7 +14,9 @@
  * it settles the ask like a reply. */
 #include "ask.h"
 
+#include "links.h"
 #include "scheduler.h"
+#include "timer.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +27,7 @@ struct tr_asks {
 };
 
 int tr_asks_settle(tr_actor *a, uint32_t ref) {
-    struct tr_asks *s = a->asks;
+    struct tr_asks *s = a->ext ? a->ext->asks : NULL;
     for (uint32_t i = 0; s && i < s->n; i++)
         if (s->refs[i] == ref) {
             s->refs[i] = s->refs[--s->n];
@@ -36,22 +36,20 @@ int tr_asks_settle(tr_actor *a, uint32_t ref) {
     return 0;
 }
 
-void tr_asks_clear(tr_actor *a) {
-    free(a->asks);
-    a->asks = NULL;
-}
-
 static int asks_add(tr_actor *a, uint32_t ref) {
-    struct tr_asks *s = a->asks;
+    tr_actor_ext *x = tr_ext_get(a);
+    if (!x)
+        return TR_ENOMEM;
+    struct tr_asks *s = x->asks;
     if (!s || s->n == s->cap) {
         uint32_t cap = s ? 2 * s->cap : 4;
         s = realloc(s, sizeof *s + cap * sizeof s->refs[0]);
         if (!s)
             return TR_ENOMEM;
-        if (!a->asks)
+        if (!x->asks)
             s->n = 0;
         s->cap = cap;
-        a->asks = s;
+        x->asks = s;
     }
     s->refs[s->n++] = ref;
     return 0;
@@ -59,50 +57,15 @@ static int asks_add(tr_actor *a, uint32_t ref) {
 
 /* ---- timeout timers ---- */
 
-typedef struct ask_timer {
-    uv_timer_t timer; /* first: the handle is the allocation; data points to itself */
-    tr_system *sys;
-    tr_pid pid;
-    uint32_t ref;
-} ask_timer;
-
-static void ask_timer_closed(uv_handle_t *h) {
-    tr_worker *w = tr_tls_worker;
-    if (w)
-        w->active_handles--;
-    free(h);
-}
-
-int tr_ask_timer_close(uv_handle_t *h) {
-    if (h->type != UV_TIMER || h->data != h)
-        return 0;
-    uv_close(h, ask_timer_closed);
-    return 1;
-}
-
-static void ask_timer_fired(uv_timer_t *t) {
-    ask_timer *at = (ask_timer *)t;
-    tr_msg *m = tr_msg_alloc(at->sys, tr_tls_worker, TR_MSG_ASK_TIMEOUT, 0);
-    if (m) {
-        m->kind = TR_KIND_ASK_TIMEOUT;
-        m->ref = at->ref;
-        tr_msg_deliver(at->sys, tr_tls_worker, at->pid, m);
-    }
-    uv_close((uv_handle_t *)t, ask_timer_closed);
-}
-
+/* The timer of ask ref: an ASK_TIMEOUT notice to the asker, made now. */
 static int ask_timer_start(tr_callback *cb, uint32_t ref, int timeout_ms) {
-    ask_timer *at = malloc(sizeof *at);
-    if (!at)
+    tr_msg *m = tr_msg_alloc(cb->sys, cb->worker, TR_MSG_ASK_TIMEOUT, 0);
+    if (!m)
         return TR_ENOMEM;
-    at->sys = cb->sys;
-    at->pid = atomic_load_explicit(&cb->actor->pid, memory_order_relaxed);
-    at->ref = ref;
-    uv_timer_init(&cb->worker->loop, &at->timer);
-    at->timer.data = at;
-    uv_timer_start(&at->timer, ask_timer_fired, (uint64_t)timeout_ms, 0);
-    cb->worker->active_handles++;
-    return 0;
+    m->kind = TR_KIND_ASK_TIMEOUT;
+    m->ref = ref;
+    return tr_timer_start(cb->worker, (uint64_t)timeout_ms,
+                          atomic_load_explicit(&cb->actor->pid, memory_order_relaxed), m);
 }
 
 /* ---- failed asks ---- */
@@ -140,7 +103,7 @@ int tr_ask_async(tr_ctx *cx, tr_pid to, tr_msg *req, int timeout_ms, uint32_t *r
     if (!tr_sys_running(cb->sys))
         return tr_msg_consume(req, TR_ESTOPPED);
     tr_actor *a = cb->actor;
-    uint32_t r = ++a->next_ref ? a->next_ref : ++a->next_ref;
+    uint32_t r = tr_next_ref(a);
     rc = asks_add(a, r);
     if (rc == 0)
         rc = ask_timer_start(cb, r, timeout_ms);

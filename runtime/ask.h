@@ -1,5 +1,5 @@
 /* ask.h — asks made by actors (tr_ask_async): the set of references an actor
- * is waiting on, and their timeout timers on the worker's uv loop. */
+ * is waiting on (freed with the actor's links.h record), and their timeouts. */
 #ifndef TR_ASK_H
 #define TR_ASK_H
 
@@ -7,13 +7,9 @@
 
 /* Whether ref was pending for a; removes it if so. Owner only. */
 int tr_asks_settle(tr_actor *a, uint32_t ref);
-/* Forgets every pending ask (the actor exits). Owner only. */
-void tr_asks_clear(tr_actor *a);
 /* Tells asker that its ask ref (sent to `from`) will get no reply, for
  * reason: an ASK_FAILED notice that settles the ask. Any thread. */
 TR_COLD void tr_ask_fail(tr_system *sys, tr_worker *w, tr_pid asker, uint32_t ref, tr_pid from,
                          int reason);
-/* Closes a runtime-owned uv handle at worker exit; returns 0 if h is not one. */
-int tr_ask_timer_close(uv_handle_t *h);
 
 #endif

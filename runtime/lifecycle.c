@@ -10,7 +10,9 @@
 #include "lifecycle.h"
 
 #include "ask.h"
+#include "links.h"
 #include "scheduler.h"
+#include "signals.h"
 
 #include <string.h>
 
@@ -42,10 +44,12 @@ static void state_free(tr_system *sys, tr_worker *w, tr_actor *a) {
 
 /* ---- ending a life ---- */
 
-/* Everything after terminate: the block stops being addressable by pid. */
-static void actor_retire(tr_system *sys, tr_worker *w, tr_actor *a) {
+/* Everything after terminate: links and monitors are told, the block stops
+ * being addressable by pid. */
+static void actor_retire(tr_system *sys, tr_worker *w, tr_actor *a, int reason) {
     tr_pid pid = atomic_load_explicit(&a->pid, memory_order_relaxed);
-    tr_asks_clear(a);
+    if (a->ext)
+        tr_ext_release(sys, w, a, pid, reason);
     state_free(sys, w, a);
     atomic_store(&a->pid, TR_PID_NONE);
     if (atomic_load(&a->named))
@@ -59,7 +63,7 @@ static void actor_exit(tr_callback *cb, int reason) {
     cb->current = NULL;
     if (a->spec->terminate)
         a->spec->terminate(cb->token, a->state, reason);
-    actor_retire(cb->sys, cb->worker, a);
+    actor_retire(cb->sys, cb->worker, a, reason);
 }
 
 /* Gives up the consumer side after a turn or an init. Returns whether the
@@ -93,7 +97,8 @@ static int no_reply_reason(int rc, const tr_actor *a) {
     return rc < 0 || (a->flags & TR_ACTORF_EXITING) ? TR_ENOACTOR : TR_ENOREPLY;
 }
 
-/* What receive may not see as it arrived: a stop, an ask notice, a reply.
+/* What receive may not see as it arrived: a stop, a signal, an ask notice, a
+ * reply.
  * Returns whether receive gets m (possibly turned into a notice); otherwise
  * m has been dealt with. Off the path of ordinary mail. */
 static TR_COLD int deliver_special(tr_callback *cb, tr_msg *m) {
@@ -106,6 +111,14 @@ static TR_COLD int deliver_special(tr_callback *cb, tr_msg *m) {
         actor_exit(cb, TR_ESTOPPED);
         tr_msg_undeliverable(sys, w, m);
         return 0;
+    }
+    if (m->kind >= TR_KIND_FIRST_SIGNAL) {
+        int reason = 0;
+        switch (tr_signal_apply(cb, m, &reason)) {
+        case TR_SIGNAL_NOTICE: return 1;
+        case TR_SIGNAL_EXIT: actor_exit(cb, reason); return 0;
+        case TR_SIGNAL_DONE: return 0;
+        }
     }
     switch (m->kind) {
     case TR_KIND_ASK_TIMEOUT:
@@ -184,6 +197,15 @@ static inline void deliver(tr_callback *cb, tr_msg *m) {
         actor_exit(cb, a->exit_reason);
 }
 
+/* The next message of a turn that reads the stash first (signals.h). */
+static TR_COLD tr_node *next_stashed(tr_actor *a, int *stashed) {
+    tr_msg *m = tr_stash_pop(a);
+    if (m)
+        return &m->node;
+    *stashed = 0;
+    return tr_mpsc_pop(&a->mailbox);
+}
+
 enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
     tr_system *sys = w->sys;
     tr_callback cb = {.token = tr_ctx_token(atomic_load_explicit(&a->pid, memory_order_relaxed)),
@@ -195,8 +217,13 @@ enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
     unsigned batch = sys->cfg.batch;
     uint32_t start = atomic_load_explicit(&sys->ticks, memory_order_relaxed);
     enum tr_run_result result = TR_RUN_AGAIN;
+    /* Signals go before ordinary mail: a turn that finds some were sent sorts
+       the mailbox first (signals.h). */
+    int stashed = (atomic_load_explicit(&a->signaled, memory_order_relaxed) ||
+                   (a->flags & TR_ACTORF_STASH)) &&
+                  tr_stash_fill(a);
     for (unsigned n = 1;; n++) {
-        tr_node *node = tr_mpsc_pop(&a->mailbox);
+        tr_node *node = stashed ? next_stashed(a, &stashed) : tr_mpsc_pop(&a->mailbox);
         if (!node) {
             result = finish_turn(w->sys, w, a) ? TR_RUN_IDLE : TR_RUN_AGAIN;
             break;
@@ -244,7 +271,55 @@ static tr_pid spawn_fail(tr_system *sys, tr_worker *w, int rc) {
     return rc;
 }
 
-static tr_pid spawn(tr_system *sys, const tr_actor_spec *spec, const void *arg) {
+/* How a spawn from an actor observes its child (tr_spawn_link /
+ * tr_spawn_monitor): set up before the child can run, so no exit of it goes
+ * unseen. */
+typedef struct spawn_watch {
+    tr_callback *parent;
+    int kind;     /* TR_KIND_LINK or TR_KIND_MONITOR */
+    uint32_t ref; /* the monitor's reference, once made */
+} spawn_watch;
+
+/* Makes room in the parent's and the child's records, so that installing the
+ * watch after init cannot fail. Returns 0 or TR_ENOMEM. */
+static int watch_reserve(const spawn_watch *watch, tr_actor *child) {
+    tr_actor_ext *px = tr_ext_get(watch->parent->actor), *cx = tr_ext_get(child);
+    if (!px || !cx)
+        return TR_ENOMEM;
+    int link = watch->kind == TR_KIND_LINK;
+    if (tr_vec_reserve(link ? &px->links : &px->monitors, 1,
+                       link ? sizeof(tr_pid) : sizeof(tr_watch)) != 0 ||
+        tr_vec_reserve(link ? &cx->links : &cx->watchers, 1,
+                       link ? sizeof(tr_pid) : sizeof(tr_watch)) != 0)
+        return TR_ENOMEM;
+    return 0;
+}
+
+static void watch_install(spawn_watch *watch, tr_actor *child, tr_pid pid) {
+    tr_actor *parent = watch->parent->actor;
+    tr_pid ppid = atomic_load_explicit(&parent->pid, memory_order_relaxed);
+    if (watch->kind == TR_KIND_LINK) {
+        tr_links_add(child, ppid);
+        tr_links_add(parent, pid);
+    } else {
+        watch->ref = tr_next_ref(parent);
+        tr_watchers_add(child, ppid, watch->ref);
+        tr_monitors_add(parent, pid, watch->ref);
+    }
+}
+
+/* A claimed block whose actor will not live (init failed, or no memory for
+ * its watch): reason goes to whatever it linked to in init. */
+static tr_pid never_lived(tr_system *sys, tr_worker *w, tr_actor *a, int reason) {
+    actor_retire(sys, w, a, reason);
+    block_abandon(sys, w, a);
+    if (!w)
+        tr_sched_check_done(sys);
+    return reason;
+}
+
+static tr_pid spawn(tr_system *sys, const tr_actor_spec *spec, const void *arg,
+                    spawn_watch *watch) {
     tr_worker *w = tr_worker_of(sys);
     int rc = tr_spawn_admit(sys, w);
     if (rc)
@@ -261,7 +336,7 @@ static tr_pid spawn(tr_system *sys, const tr_actor_spec *spec, const void *arg) 
     }
     a->spec = spec;
     a->receive = spec->receive;
-    a->asks = NULL;
+    a->ext = NULL;
     a->flags = 0;
     a->exit_reason = 0;
     a->state = state_alloc(sys, w, a, spec->state_size);
@@ -275,7 +350,10 @@ static tr_pid spawn(tr_system *sys, const tr_actor_spec *spec, const void *arg) 
     tr_pid pid = tr_pid_make(sys->node, a->gen, a->slot);
     atomic_store_explicit(&a->capacity, spec->mailbox_capacity, memory_order_relaxed);
     atomic_store_explicit(&a->named, 0, memory_order_relaxed);
+    atomic_store_explicit(&a->signaled, 0, memory_order_relaxed);
     atomic_store(&a->pid, pid);
+    if (watch && watch_reserve(watch, a) != 0)
+        return never_lived(sys, w, a, TR_ENOMEM);
     if (spec->init) {
         tr_callback cb = {.token = tr_ctx_token(pid), .sys = sys, .worker = w, .actor = a};
         tr_callback *outer = tr_tls_cb;
@@ -284,14 +362,11 @@ static tr_pid spawn(tr_system *sys, const tr_actor_spec *spec, const void *arg) 
         tr_tls_cb = outer;
         if (rc >= 0 && (a->flags & TR_ACTORF_EXITING))
             rc = a->exit_reason < 0 ? a->exit_reason : TR_ESTOPPED;
-        if (rc < 0) { /* the actor never lived */
-            actor_retire(sys, w, a);
-            block_abandon(sys, w, a);
-            if (!w)
-                tr_sched_check_done(sys);
-            return rc;
-        }
+        if (rc < 0)
+            return never_lived(sys, w, a, rc);
     }
+    if (watch)
+        watch_install(watch, a, pid);
     if (!atomic_load_explicit(&sys->any_lived, memory_order_relaxed))
         atomic_store(&sys->any_lived, 1);
     /* A stop that began while we spawned may have missed this actor. */
@@ -302,11 +377,38 @@ static tr_pid spawn(tr_system *sys, const tr_actor_spec *spec, const void *arg) 
     return pid;
 }
 
+static int spec_valid(const tr_actor_spec *spec) {
+    return spec && spec->receive && spec->state_size <= TR_STATE_MAX &&
+           spec->overflow == TR_OVERFLOW_FAIL;
+}
+
 tr_pid tr_spawn(tr_system *sys, const tr_actor_spec *spec, const void *arg) {
-    if (!sys || !spec || !spec->receive || spec->state_size > TR_STATE_MAX ||
-        spec->overflow != TR_OVERFLOW_FAIL)
+    if (!sys || !spec_valid(spec))
         return TR_EINVAL;
-    TR_API_CALL(sys, tr_pid, spawn(sys, spec, arg));
+    TR_API_CALL(sys, tr_pid, spawn(sys, spec, arg, NULL));
+}
+
+tr_pid tr_spawn_link(tr_ctx *cx, const tr_actor_spec *spec, const void *arg) {
+    tr_callback *cb = tr_ctx_check(cx);
+    if (!cb)
+        return TR_ENOTACTOR;
+    if (!spec_valid(spec))
+        return TR_EINVAL;
+    spawn_watch watch = {.parent = cb, .kind = TR_KIND_LINK};
+    return spawn(cb->sys, spec, arg, &watch);
+}
+
+tr_pid tr_spawn_monitor(tr_ctx *cx, const tr_actor_spec *spec, const void *arg, uint32_t *ref) {
+    tr_callback *cb = tr_ctx_check(cx);
+    if (!cb)
+        return TR_ENOTACTOR;
+    if (!spec_valid(spec) || !ref)
+        return TR_EINVAL;
+    spawn_watch watch = {.parent = cb, .kind = TR_KIND_MONITOR};
+    tr_pid pid = spawn(cb->sys, spec, arg, &watch);
+    if (pid > 0)
+        *ref = watch.ref;
+    return pid;
 }
 
 /* ---- stopping everything ---- */

@@ -8,6 +8,7 @@
  * meanwhile gets them as dead letters, as if they had been pushed at once. */
 #include "ask.h"
 #include "scheduler.h"
+#include "signals.h"
 #include "system.h"
 
 #include <string.h>
@@ -72,13 +73,17 @@ void tr_msg_dead_letter(tr_system *sys, tr_worker *w, tr_msg *m) {
 }
 
 void tr_msg_undeliverable(tr_system *sys, tr_worker *w, tr_msg *m) {
+    if (m->kind >= TR_KIND_FIRST_SIGNAL) {
+        tr_signal_undeliverable(sys, w, m);
+        return;
+    }
     if (tr_msg_is_request(m))
         tr_ask_fail(sys, w, m->sender, m->ref, m->to,
                     tr_sys_running(sys) ? TR_ENOACTOR : TR_ESTOPPED);
     tr_msg_dead_letter(sys, w, m);
 }
 
-void tr_outbox_flush(tr_worker *w) {
+__attribute__((always_inline)) inline void tr_outbox_flush(tr_worker *w) {
     tr_msg *first = w->out_first;
     if (!first)
         return;
@@ -318,6 +323,17 @@ int tr_msg_is_reply(const tr_msg *m) {
 }
 uint32_t tr_msg_ref(const tr_msg *m) {
     return m ? m->ref : 0;
+}
+
+/* Whether m is a TR_MSG_EXIT or TR_MSG_DOWN made by the runtime. */
+static int is_exit_notice(const tr_msg *m) {
+    return m && (m->flags & TR_MSGF_NOTICE);
+}
+tr_pid tr_msg_exit_pid(const tr_msg *m) {
+    return is_exit_notice(m) ? m->sender : TR_PID_NONE;
+}
+int tr_msg_exit_reason(const tr_msg *m) {
+    return is_exit_notice(m) ? (int)tr_msg_i64(m) : 0;
 }
 
 int64_t tr_msg_i64(const tr_msg *m) {

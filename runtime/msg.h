@@ -18,13 +18,25 @@ enum tr_msg_kind {
     TR_KIND_STOP,        /* the system is stopping: exit with TR_ESTOPPED */
     TR_KIND_ASK_TIMEOUT, /* an ask_async timer fired; delivered only if still pending */
     TR_KIND_ASK_FAILED,  /* no reply will come to this ask (payload: the reason, i64) */
+    /* Signals (signals.c): sender = the actor they come from, payload = a
+       reason (i64) where there is one, ref = a monitor's reference. */
+    TR_KIND_LINK,      /* the sender linked to the receiver */
+    TR_KIND_UNLINK,    /* ...and removed that link */
+    TR_KIND_MONITOR,   /* the sender monitors the receiver under ref */
+    TR_KIND_DEMONITOR, /* ...and removed monitor ref */
+    TR_KIND_EXIT,      /* a linked actor exited with reason */
+    TR_KIND_EXIT_SENT, /* tr_send_exit: an exit signal without a link */
+    TR_KIND_KILL,      /* tr_kill: exit with TR_EKILLED, untrappable */
+    TR_KIND_DOWN,      /* a monitored actor exited with reason */
 };
+#define TR_KIND_FIRST_SIGNAL TR_KIND_LINK
 
 enum tr_msg_state { TR_MSG_OWNED = 1, TR_MSG_SENT, TR_MSG_FREE };
 
 enum tr_msg_flags {
     TR_MSGF_REPLY = 1,   /* made by tr_reply* (or an ask timeout) */
     TR_MSGF_COUNTED = 2, /* counted in the receiver's bounded-mailbox depth */
+    TR_MSGF_NOTICE = 4,  /* a signal turned into TR_MSG_EXIT / TR_MSG_DOWN for receive */
 };
 
 struct tr_msg {
@@ -77,7 +89,7 @@ int tr_msg_consume(tr_msg *m, int code);
 
 /* A request: a message made by tr_ask / tr_ask_async, whose asker waits. */
 static inline int tr_msg_is_request(const tr_msg *m) {
-    return m->ref != 0 && !(m->flags & TR_MSGF_REPLY) && m->kind == TR_KIND_USER;
+    return m->ref != 0 && !(m->flags & (TR_MSGF_REPLY | TR_MSGF_NOTICE)) && m->kind == TR_KIND_USER;
 }
 
 /* Pushes the worker's outbox, if any, to its receiver. */

@@ -25,6 +25,8 @@
  * take the lock too (they cost a syscall anyway). */
 #include "scheduler.h"
 
+#include "timer.h"
+
 #include "ask.h"
 #include "lifecycle.h"
 
@@ -254,7 +256,7 @@ static void on_wake(uv_async_t *h) {
  * that actors created on the loop should have been closed by their owners. */
 static void close_handle(uv_handle_t *h, void *arg) {
     (void)arg;
-    if (!uv_is_closing(h) && !tr_ask_timer_close(h))
+    if (!uv_is_closing(h) && !tr_timer_close(h))
         uv_close(h, NULL);
 }
 

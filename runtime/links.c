@@ -1,0 +1,238 @@
+/* links.c — see links.h. The arrays are small (an actor rarely has more than
+ * a handful of links or monitors; a supervisor has one link per child), so
+ * lookups are linear scans and removal swaps in the last item. */
+#include "links.h"
+
+#include "signals.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+tr_actor_ext *tr_ext_get(tr_actor *a) {
+    if (!a->ext)
+        a->ext = calloc(1, sizeof *a->ext);
+    return a->ext;
+}
+
+int tr_vec_reserve(tr_vec *v, uint32_t n, size_t elem) {
+    if (v->cap - v->n >= n)
+        return 0;
+    uint32_t cap = v->cap ? v->cap : 4;
+    while (cap - v->n < n)
+        cap *= 2;
+    void *items = realloc(v->items, cap * elem);
+    if (!items)
+        return TR_ENOMEM;
+    v->items = items;
+    v->cap = cap;
+    return 0;
+}
+
+int tr_vec_push(tr_vec *v, const void *item, size_t elem) {
+    if (tr_vec_reserve(v, 1, elem) != 0)
+        return TR_ENOMEM;
+    memcpy((char *)v->items + (size_t)v->n++ * elem, item, elem);
+    return 0;
+}
+
+/* Removes item i by moving the last one into its place. */
+static void vec_take(tr_vec *v, uint32_t i, size_t elem) {
+    char *items = v->items;
+    if (i != --v->n)
+        memcpy(items + (size_t)i * elem, items + (size_t)v->n * elem, elem);
+}
+
+static void vec_free(tr_vec *v) {
+    free(v->items);
+    *v = (tr_vec){0};
+}
+
+/* ---- links ---- */
+
+static int links_find(const tr_actor *a, tr_pid pid) {
+    const tr_pid *links = a->ext ? a->ext->links.items : NULL;
+    for (uint32_t i = 0; links && i < a->ext->links.n; i++)
+        if (links[i] == pid)
+            return (int)i;
+    return -1;
+}
+
+int tr_links_add(tr_actor *a, tr_pid pid) {
+    if (links_find(a, pid) >= 0)
+        return 0;
+    tr_actor_ext *x = tr_ext_get(a);
+    return x ? tr_vec_push(&x->links, &pid, sizeof pid) : TR_ENOMEM;
+}
+
+int tr_links_remove(tr_actor *a, tr_pid pid) {
+    int i = links_find(a, pid);
+    if (i < 0)
+        return 0;
+    vec_take(&a->ext->links, (uint32_t)i, sizeof(tr_pid));
+    return 1;
+}
+
+/* ---- monitors ---- */
+
+/* The index of the watch matching ref (and pid, unless pid is TR_PID_NONE). */
+static int watch_find(const tr_vec *v, tr_pid pid, uint32_t ref) {
+    const tr_watch *ws = v->items;
+    for (uint32_t i = 0; i < v->n; i++)
+        if (ws[i].ref == ref && (pid == TR_PID_NONE || ws[i].pid == pid))
+            return (int)i;
+    return -1;
+}
+
+static int watch_add(tr_actor *a, size_t vec_offset, tr_pid pid, uint32_t ref) {
+    tr_actor_ext *x = tr_ext_get(a);
+    if (!x)
+        return TR_ENOMEM;
+    tr_watch w = {pid, ref};
+    return tr_vec_push((tr_vec *)((char *)x + vec_offset), &w, sizeof w);
+}
+
+int tr_watchers_add(tr_actor *a, tr_pid pid, uint32_t ref) {
+    return watch_add(a, offsetof(tr_actor_ext, watchers), pid, ref);
+}
+
+int tr_watchers_remove(tr_actor *a, tr_pid pid, uint32_t ref) {
+    int i = a->ext ? watch_find(&a->ext->watchers, pid, ref) : -1;
+    if (i < 0)
+        return 0;
+    vec_take(&a->ext->watchers, (uint32_t)i, sizeof(tr_watch));
+    return 1;
+}
+
+int tr_monitors_add(tr_actor *a, tr_pid target, uint32_t ref) {
+    return watch_add(a, offsetof(tr_actor_ext, monitors), target, ref);
+}
+
+int tr_monitors_remove(tr_actor *a, uint32_t ref, tr_pid *target) {
+    int i = a->ext ? watch_find(&a->ext->monitors, TR_PID_NONE, ref) : -1;
+    if (i < 0)
+        return 0;
+    if (target)
+        *target = ((tr_watch *)a->ext->monitors.items)[i].pid;
+    vec_take(&a->ext->monitors, (uint32_t)i, sizeof(tr_watch));
+    return 1;
+}
+
+uint32_t tr_next_ref(tr_actor *a) {
+    if (++a->next_ref == 0)
+        ++a->next_ref;
+    return a->next_ref;
+}
+
+/* ---- the end of a life ---- */
+
+static void undeliverable_chain(tr_system *sys, tr_worker *w, tr_msg *m) {
+    while (m) {
+        tr_msg *next = (tr_msg *)atomic_load_explicit(&m->node.next, memory_order_relaxed);
+        tr_msg_undeliverable(sys, w, m);
+        m = next;
+    }
+}
+
+void tr_ext_release(tr_system *sys, tr_worker *w, tr_actor *a, tr_pid pid, int reason) {
+    tr_actor_ext *x = a->ext;
+    a->ext = NULL;
+    const tr_pid *links = x->links.items;
+    for (uint32_t i = 0; i < x->links.n; i++)
+        tr_signal_send(sys, w, pid, links[i], TR_KIND_EXIT, reason, 0);
+    const tr_watch *watchers = x->watchers.items;
+    for (uint32_t i = 0; i < x->watchers.n; i++)
+        tr_signal_send(sys, w, pid, watchers[i].pid, TR_KIND_DOWN, reason, watchers[i].ref);
+    /* Monitors this actor holds end too, so their targets forget them. */
+    const tr_watch *monitors = x->monitors.items;
+    for (uint32_t i = 0; i < x->monitors.n; i++)
+        tr_signal_send(sys, w, pid, monitors[i].pid, TR_KIND_DEMONITOR, 0, monitors[i].ref);
+    undeliverable_chain(sys, w, x->sig_first);
+    undeliverable_chain(sys, w, x->mail_first);
+    vec_free(&x->links);
+    vec_free(&x->watchers);
+    vec_free(&x->monitors);
+    free(x->asks);
+    free(x);
+}
+
+/* ---- the API ---- */
+
+/* The running actor's callback for a link or monitor call on pid. */
+static tr_callback *link_caller(tr_ctx *cx, tr_pid pid, int *rc) {
+    tr_callback *cb = tr_ctx_check(cx);
+    *rc = !cb ? TR_ENOTACTOR : pid <= 0 ? TR_EINVAL : !tr_sys_running(cb->sys) ? TR_ESTOPPED : 0;
+    return *rc ? NULL : cb;
+}
+
+static tr_pid self_of(const tr_callback *cb) {
+    return atomic_load_explicit(&cb->actor->pid, memory_order_relaxed);
+}
+
+int tr_link(tr_ctx *cx, tr_pid pid) {
+    int rc;
+    tr_callback *cb = link_caller(cx, pid, &rc);
+    if (!cb)
+        return rc;
+    tr_pid self = self_of(cb);
+    if (pid == self)
+        return 0;
+    if ((rc = tr_links_add(cb->actor, pid)) != 0)
+        return rc;
+    /* A dead pid answers with EXIT(TR_ENOACTOR): not an error here. */
+    rc = tr_signal_send(cb->sys, cb->worker, self, pid, TR_KIND_LINK, 0, 0);
+    return rc == TR_ENOACTOR ? 0 : rc;
+}
+
+int tr_unlink(tr_ctx *cx, tr_pid pid) {
+    tr_callback *cb = tr_ctx_check(cx);
+    if (!cb)
+        return TR_ENOTACTOR;
+    if (pid <= 0)
+        return TR_EINVAL;
+    if (tr_links_remove(cb->actor, pid) && tr_sys_running(cb->sys))
+        tr_signal_send(cb->sys, cb->worker, self_of(cb), pid, TR_KIND_UNLINK, 0, 0);
+    return 0;
+}
+
+int tr_monitor(tr_ctx *cx, tr_pid pid, uint32_t *ref) {
+    int rc;
+    tr_callback *cb = link_caller(cx, pid, &rc);
+    if (!cb)
+        return rc;
+    if (!ref)
+        return TR_EINVAL;
+    uint32_t r = tr_next_ref(cb->actor);
+    if ((rc = tr_monitors_add(cb->actor, pid, r)) != 0)
+        return rc;
+    rc = tr_signal_send(cb->sys, cb->worker, self_of(cb), pid, TR_KIND_MONITOR, 0, r);
+    if (rc == TR_ENOMEM) {
+        tr_monitors_remove(cb->actor, r, NULL);
+        return rc;
+    }
+    *ref = r; /* a dead pid answers with DOWN(TR_ENOACTOR) */
+    return 0;
+}
+
+int tr_demonitor(tr_ctx *cx, uint32_t ref) {
+    tr_callback *cb = tr_ctx_check(cx);
+    if (!cb)
+        return TR_ENOTACTOR;
+    tr_pid target;
+    if (!tr_monitors_remove(cb->actor, ref, &target))
+        return TR_ENOTFOUND;
+    if (tr_sys_running(cb->sys))
+        tr_signal_send(cb->sys, cb->worker, self_of(cb), target, TR_KIND_DEMONITOR, 0, ref);
+    return 0;
+}
+
+int tr_trap_exits(tr_ctx *cx, int on) {
+    tr_callback *cb = tr_ctx_check(cx);
+    if (!cb)
+        return TR_ENOTACTOR;
+    int was = (cb->actor->flags & TR_ACTORF_TRAP) != 0;
+    if (on)
+        cb->actor->flags |= TR_ACTORF_TRAP;
+    else
+        cb->actor->flags &= (uint8_t)~TR_ACTORF_TRAP;
+    return was;
+}

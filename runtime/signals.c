@@ -1,0 +1,185 @@
+/* signals.c — see signals.h for the protocol. */
+#include "signals.h"
+
+#include "links.h"
+
+#include <string.h>
+
+static int64_t signal_reason(const tr_msg *m) {
+    int64_t r = 0;
+    memcpy(&r, m->data, sizeof r);
+    return r;
+}
+
+/* A LINK or MONITOR from `from` found `to` dead: `from` learns as if `to`
+ * had exited with reason (normally TR_ENOACTOR). */
+static void answer_dead(tr_system *sys, tr_worker *w, tr_pid from, tr_pid to, int kind,
+                        uint32_t ref, int reason) {
+    if (from <= 0)
+        return;
+    if (kind == TR_KIND_LINK)
+        tr_signal_send(sys, w, to, from, TR_KIND_EXIT, reason, 0);
+    else if (kind == TR_KIND_MONITOR)
+        tr_signal_send(sys, w, to, from, TR_KIND_DOWN, reason, ref);
+}
+
+int tr_signal_send(tr_system *sys, tr_worker *w, tr_pid from, tr_pid to, int kind, int reason,
+                   uint32_t ref) {
+    tr_actor *a = to > 0 && tr_pid_node(to) == sys->node ? tr_table_lookup(&sys->table, to) : NULL;
+    if (!a) { /* not an actor of this node (a plain thread's address, say): none to signal */
+        answer_dead(sys, w, from, to, kind, ref, TR_ENOACTOR);
+        return TR_ENOACTOR;
+    }
+    tr_msg *m = tr_msg_alloc(sys, w, 0, sizeof(int64_t));
+    if (!m)
+        return TR_ENOMEM;
+    int64_t why = reason;
+    memcpy(m->data, &why, sizeof why);
+    m->kind = (uint8_t)kind;
+    m->sender = from;
+    m->ref = ref;
+    /* Marked before the push, so the turn that pops it may sort it first. */
+    atomic_store_explicit(&a->signaled, 1, memory_order_release);
+    int rc = tr_msg_deliver(sys, w, to, m);
+    if (rc == TR_ENOACTOR)
+        answer_dead(sys, w, from, to, kind, ref, TR_ENOACTOR);
+    return rc;
+}
+
+void tr_signal_undeliverable(tr_system *sys, tr_worker *w, tr_msg *m) {
+    answer_dead(sys, w, m->sender, m->to, m->kind, m->ref, TR_ENOACTOR);
+    tr_msg_release(sys, w, m);
+}
+
+/* m becomes an ordinary message of type for receive. */
+static enum tr_signal_result notice(tr_msg *m, uint32_t type) {
+    m->type = type;
+    m->kind = TR_KIND_USER;
+    m->flags |= TR_MSGF_NOTICE;
+    return TR_SIGNAL_NOTICE;
+}
+
+enum tr_signal_result tr_signal_apply(tr_callback *cb, tr_msg *m, int *reason) {
+    tr_actor *a = cb->actor;
+    tr_pid from = m->sender, self = m->to;
+    int why = (int)signal_reason(m);
+    enum tr_signal_result result = TR_SIGNAL_DONE;
+    switch (m->kind) {
+    case TR_KIND_LINK:
+        /* A link that cannot be recorded is refused as a dead actor would be. */
+        if (tr_links_add(a, from) != 0)
+            answer_dead(cb->sys, cb->worker, from, self, TR_KIND_LINK, 0, TR_ENOMEM);
+        break;
+    case TR_KIND_UNLINK: tr_links_remove(a, from); break;
+    case TR_KIND_MONITOR:
+        if (tr_watchers_add(a, from, m->ref) != 0)
+            answer_dead(cb->sys, cb->worker, from, self, TR_KIND_MONITOR, m->ref, TR_ENOMEM);
+        break;
+    case TR_KIND_DEMONITOR: tr_watchers_remove(a, from, m->ref); break;
+    case TR_KIND_EXIT:
+        if (!tr_links_remove(a, from))
+            break; /* unlinked since: void */
+        /* fall through */
+    case TR_KIND_EXIT_SENT:
+        if (a->flags & TR_ACTORF_TRAP)
+            return notice(m, TR_MSG_EXIT);
+        if (why != 0) {
+            *reason = why;
+            result = TR_SIGNAL_EXIT;
+        }
+        break;
+    case TR_KIND_KILL:
+        *reason = TR_EKILLED;
+        result = TR_SIGNAL_EXIT;
+        break;
+    case TR_KIND_DOWN:
+        if (tr_monitors_remove(a, m->ref, NULL))
+            return notice(m, TR_MSG_DOWN);
+        break;
+    }
+    tr_msg_release(cb->sys, cb->worker, m);
+    return result;
+}
+
+/* ---- the stash ---- */
+
+static void chain_append(tr_msg **first, tr_msg **last, tr_msg *m) {
+    atomic_store_explicit(&m->node.next, NULL, memory_order_relaxed);
+    if (*last)
+        atomic_store_explicit(&(*last)->node.next, &m->node, memory_order_relaxed);
+    else
+        *first = m;
+    *last = m;
+}
+
+int tr_stash_fill(tr_actor *a) {
+    tr_actor_ext *x;
+    if (a->flags & TR_ACTORF_ZOMBIE) { /* exited: its mail only drains */
+        atomic_store_explicit(&a->signaled, 0, memory_order_relaxed);
+        return 0;
+    }
+    if (atomic_load_explicit(&a->signaled, memory_order_relaxed) && (x = tr_ext_get(a))) {
+        /* Out of memory (no record): signals are applied in mailbox order. */
+        atomic_exchange_explicit(&a->signaled, 0, memory_order_acquire);
+        tr_node *node;
+        while ((node = tr_mpsc_pop(&a->mailbox))) {
+            tr_msg *m = (tr_msg *)node;
+            if (m->flags & TR_MSGF_COUNTED) { /* out of the bounded mailbox now */
+                atomic_fetch_sub_explicit(&a->depth, 1, memory_order_relaxed);
+                m->flags &= (uint8_t)~TR_MSGF_COUNTED;
+            }
+            if (m->kind >= TR_KIND_FIRST_SIGNAL)
+                chain_append(&x->sig_first, &x->sig_last, m);
+            else
+                chain_append(&x->mail_first, &x->mail_last, m);
+        }
+        if (x->sig_first || x->mail_first)
+            a->flags |= TR_ACTORF_STASH;
+    }
+    return (a->flags & TR_ACTORF_STASH) != 0;
+}
+
+tr_msg *tr_stash_pop(tr_actor *a) {
+    tr_actor_ext *x = a->ext;
+    if (x && (a->flags & TR_ACTORF_STASH)) {
+        int sig = x->sig_first != NULL;
+        tr_msg **first = sig ? &x->sig_first : &x->mail_first;
+        tr_msg **last = sig ? &x->sig_last : &x->mail_last;
+        tr_msg *m = *first;
+        if (m) {
+            *first = (tr_msg *)atomic_load_explicit(&m->node.next, memory_order_relaxed);
+            if (!*first)
+                *last = NULL;
+            return m;
+        }
+    }
+    a->flags &= (uint8_t)~TR_ACTORF_STASH;
+    return NULL;
+}
+
+/* ---- the API ---- */
+
+/* The pid a signal from the calling thread comes from. */
+static tr_pid signal_sender(tr_system *sys) {
+    tr_callback *cb = tr_tls_cb;
+    return cb && cb->sys == sys ? atomic_load_explicit(&cb->actor->pid, memory_order_relaxed)
+                                : TR_PID_NONE;
+}
+
+static int exit_signal(tr_system *sys, tr_pid pid, int kind, int reason) {
+    if (!tr_sys_running(sys))
+        return TR_ESTOPPED;
+    return tr_signal_send(sys, tr_worker_of(sys), signal_sender(sys), pid, kind, reason, 0);
+}
+
+int tr_send_exit(tr_system *sys, tr_pid pid, int reason) {
+    if (!sys || pid <= 0 || reason > 0)
+        return TR_EINVAL;
+    TR_API_CALL(sys, int, exit_signal(sys, pid, TR_KIND_EXIT_SENT, reason));
+}
+
+int tr_kill(tr_system *sys, tr_pid pid) {
+    if (!sys || pid <= 0)
+        return TR_EINVAL;
+    TR_API_CALL(sys, int, exit_signal(sys, pid, TR_KIND_KILL, TR_EKILLED));
+}
