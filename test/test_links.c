@@ -11,6 +11,7 @@
 
 #include <stdatomic.h>
 #include <string.h>
+#include <uv.h>
 
 enum {
     CMD_LINK = 1,   /* i64: pid */
@@ -396,6 +397,75 @@ static void signals_bypass_a_full_mailbox_and_go_first(void) {
     rig_close(&r);
 }
 
+/* Chains of linked actors under load: killing one end takes every actor of
+ * its chain down with TR_EKILLED, while the chains' members keep messaging
+ * each other; concurrently with links being made (each link is made by the
+ * newer actor in its init, racing the kills of earlier chains). */
+enum { CHAINS = 8, CHAIN_LEN = 64, MSG_CHAIN_WORK = 77 };
+
+static atomic_int g_chain_exits[CHAINS], g_chain_bad;
+
+typedef struct {
+    tr_pid prev;
+    int chain;
+} chain_state;
+
+static int chain_init(tr_ctx *cx, void *state, const void *arg) {
+    chain_state *c = state;
+    *c = *(const chain_state *)arg;
+    return c->prev ? tr_link(cx, c->prev) : 0;
+}
+
+static int chain_receive(tr_ctx *cx, void *state, tr_msg *m) {
+    chain_state *c = state;
+    int64_t hops = tr_msg_i64(m);
+    if (tr_msg_type(m) == MSG_CHAIN_WORK && hops > 0 && c->prev)
+        tr_send_i64(tr_ctx_system(cx), c->prev, MSG_CHAIN_WORK, hops - 1);
+    return 0;
+}
+
+static void chain_terminate(tr_ctx *cx, void *state, int reason) {
+    (void)cx;
+    chain_state *c = state;
+    atomic_fetch_add(&g_chain_exits[c->chain], 1);
+    if (reason != TR_EKILLED)
+        atomic_fetch_add(&g_chain_bad, 1);
+}
+
+static const tr_actor_spec chain_spec = {.name = "chain link",
+                                         .state_size = sizeof(chain_state),
+                                         .init = chain_init,
+                                         .receive = chain_receive,
+                                         .terminate = chain_terminate};
+
+static void killing_a_chain_end_takes_the_chain_down(void) {
+    tr_system *sys = check_system(2, 16);
+    tr_pid keep = check_spawn_idle(sys);
+    tr_pid first[CHAINS], last[CHAINS];
+    for (int k = 0; k < CHAINS; k++) {
+        chain_state c = {TR_PID_NONE, k};
+        for (int i = 0; i < CHAIN_LEN; i++) {
+            tr_pid pid = check_spawn(sys, &chain_spec, &c);
+            if (i == 0)
+                first[k] = pid;
+            c.prev = last[k] = pid;
+            CHECK_EQ(tr_send_i64(sys, pid, MSG_CHAIN_WORK, i), 0);
+        }
+        if (k > 0) /* the previous chain dies while this one was being built */
+            CHECK_EQ(tr_kill(sys, k % 2 ? first[k - 1] : last[k - 1]), 0);
+    }
+    CHECK_EQ(tr_kill(sys, last[CHAINS - 1]), 0);
+    for (int k = 0; k < CHAINS; k++)
+        while (atomic_load(&g_chain_exits[k]) < CHAIN_LEN)
+            uv_sleep(1);
+    for (int k = 0; k < CHAINS; k++)
+        CHECK_EQ(atomic_load(&g_chain_exits[k]), CHAIN_LEN);
+    CHECK_EQ(atomic_load(&g_chain_bad), 0);
+    CHECK_EQ(tr_send_i64(sys, keep, CHECK_MSG_EXIT, 0), 0);
+    tr_system_stats st = check_finish(sys);
+    CHECK_EQ(st.exited, CHAINS * CHAIN_LEN + 1);
+}
+
 int main(void) {
     RUN(abnormal_exit_takes_linked_actor_down);
     RUN(normal_exit_does_not);
@@ -406,5 +476,6 @@ int main(void) {
     RUN(kill_cannot_be_trapped);
     RUN(spawn_link_and_monitor_see_an_instant_crash);
     RUN(signals_bypass_a_full_mailbox_and_go_first);
+    RUN(killing_a_chain_end_takes_the_chain_down);
     return check_summary();
 }
