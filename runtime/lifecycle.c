@@ -48,13 +48,15 @@ static void state_free(tr_system *sys, tr_worker *w, tr_actor *a) {
  * being addressable by pid. */
 static void actor_retire(tr_system *sys, tr_worker *w, tr_actor *a, int reason) {
     tr_pid pid = atomic_load_explicit(&a->pid, memory_order_relaxed);
-    if (a->ext)
-        tr_ext_release(sys, w, a, pid, reason);
     state_free(sys, w, a);
     atomic_store(&a->pid, TR_PID_NONE);
+    a->flags = TR_ACTORF_ZOMBIE;
+    /* Names go before the signals: a supervisor that restarts the actor on
+       its exit signal may register the same name for the new one. */
     if (atomic_load(&a->named))
         tr_names_drop_pid(&sys->names, pid);
-    a->flags = TR_ACTORF_ZOMBIE;
+    if (a->ext)
+        tr_ext_release(sys, w, a, pid, reason);
     TR_BUMP(sys, w, exited);
 }
 

@@ -39,7 +39,8 @@ int tr_signal_send(tr_system *sys, tr_worker *w, tr_pid from, tr_pid to, int kin
     m->sender = from;
     m->ref = ref;
     /* Marked before the push, so the turn that pops it may sort it first. */
-    atomic_store_explicit(&a->signaled, 1, memory_order_release);
+    if (atomic_load_explicit(&a->pid, memory_order_acquire) == to)
+        atomic_store_explicit(&a->signaled, 1, memory_order_release);
     int rc = tr_msg_deliver(sys, w, to, m);
     if (rc == TR_ENOACTOR)
         answer_dead(sys, w, from, to, kind, ref, TR_ENOACTOR);
@@ -114,7 +115,11 @@ static void chain_append(tr_msg **first, tr_msg **last, tr_msg *m) {
 
 int tr_stash_fill(tr_actor *a) {
     tr_actor_ext *x;
-    if (a->flags & TR_ACTORF_ZOMBIE) { /* exited: its mail only drains */
+    /* An exited actor's block, or a free one that a late push scheduled (a
+       mark can outlive its actor), only drains: its record pointer is gone
+       or is a free-list link. */
+    if ((a->flags & TR_ACTORF_ZOMBIE) ||
+        atomic_load_explicit(&a->pid, memory_order_relaxed) == TR_PID_NONE) {
         atomic_store_explicit(&a->signaled, 0, memory_order_relaxed);
         return 0;
     }

@@ -171,7 +171,8 @@ static void rig_close(rig *r) {
 static void link_both(rig *r, tr_pid a, tr_pid b) {
     cmd(r, a, CMD_LINK, b);
     next(r, EV_LINKED, a);
-    ping(r, b); /* b has applied the LINK: it came before the ping */
+    ping(r, a); /* the LINK has left a's outbox, so it reaches b before... */
+    ping(r, b); /* ...this ping: b has applied it */
 }
 
 /* ---- cases ---- */
@@ -265,10 +266,13 @@ static void monitors_report_once_and_demonitor_voids(void) {
     tr_pid a = probe(&r), p = probe(&r), b = probe(&r);
     cmd(&r, a, CMD_MONITOR, b);
     uint32_t ra = (uint32_t)next(&r, EV_MONITORED, a).ref;
+    ping(&r, a); /* a's MONITOR has left its outbox before p's is made */
     cmd(&r, p, CMD_MONITOR, b);
     uint32_t rp = (uint32_t)next(&r, EV_MONITORED, p).ref;
-    ping(&r, b);                       /* both MONITORs applied, a's first */
-    cmd(&r, a, CMD_DEMONITOR, ra);     /* a forgets its monitor */
+    ping(&r, p);
+    ping(&r, b);                   /* both MONITORs applied, a's first */
+    cmd(&r, a, CMD_DEMONITOR, ra); /* a forgets its monitor */
+    ping(&r, a);                   /* applied before the DOWN can come (signals overtake mail) */
     cmd(&r, b, CMD_CRASH, TR_EKILLED); /* any abnormal reason */
     CHECK_EQ(next(&r, EV_TERMINATE, b).reason, TR_EKILLED);
     event e = next(&r, EV_DOWN, p); /* p's DOWN follows a's (watcher order) */
