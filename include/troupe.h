@@ -274,7 +274,8 @@ TR_API struct uv_loop_s *tr_ctx_loop(tr_ctx *cx);
 /* Links the running actor and pid. Linking twice is one link; linking to
  * yourself does nothing. Returns 0, TR_EINVAL (pid <= 0), TR_ENOMEM,
  * TR_ESTOPPED or TR_ENOTACTOR; a dead pid is not an error (see above). Actor
- * only. */
+ * only; from init too, and if that init then fails, the actors it linked to
+ * get an exit signal with the code it failed with. */
 TR_API int tr_link(tr_ctx *cx, tr_pid pid);
 
 /* Removes the link between the running actor and pid, if any: no exit signal
@@ -321,7 +322,10 @@ TR_API int tr_kill(tr_system *sys, tr_pid pid);
 /* Sends to pid, delay_ms from now, a message of type with a copy of size bytes
  * of data, from the running actor. The message is made now, so a failure is
  * reported here: TR_EINVAL (as tr_send), TR_ETOOBIG, TR_ENOMEM, TR_ESTOPPED,
- * TR_ENOTACTOR. A timer whose system stops first is dropped. Actor only. */
+ * TR_ENOTACTOR. A timer whose system stops first is dropped; there is no
+ * cancel yet (a stale timer's message is best told apart by its payload).
+ * Actor only, on a worker: in an init that a plain thread runs (tr_spawn from
+ * a plain thread) it returns TR_ENOTACTOR, as tr_ask_async does. */
 TR_API int tr_send_after(tr_ctx *cx, uint32_t delay_ms, tr_pid pid, uint32_t type, const void *data,
                          size_t size);
 
@@ -470,7 +474,8 @@ TR_API int tr_ask_i64(tr_system *sys, tr_pid to, uint32_t type, int64_t arg, int
  * will come (see tr_ask), a TR_MSG_ASK_FAILED message arrives at once.
  * Exactly one of the three arrives. Returns 0, TR_EINVAL (timeout_ms <= 0 or
  * ref NULL), TR_ENOTACTOR, or an error of tr_msg_send (then nothing follows).
- * Actor only. */
+ * Actor only, on a worker: TR_ENOTACTOR in an init that a plain thread runs
+ * (its timer needs a worker's loop). */
 TR_API int tr_ask_async(tr_ctx *cx, tr_pid to, tr_msg *req, int timeout_ms, uint32_t *ref);
 
 /* ---- Inboxes: mailboxes for plain threads ------------------------------- */
