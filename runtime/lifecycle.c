@@ -19,8 +19,6 @@
 _Thread_local tr_callback *tr_tls_cb __attribute__((tls_model("initial-exec")));
 
 #define TR_STATE_MAX ((size_t)1 << 20)
-#define TR_TURN_TICKS                                                                              \
-    2 /* a turn ends once this many ms have passed (ticker.h), whatever its batch */
 
 /* ---- state memory ---- */
 
@@ -215,9 +213,9 @@ enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
                       .worker = w,
                       .actor = a};
     tr_tls_cb = &cb;
-    w->in_callback = 1;
+    atomic_store_explicit(&w->in_callback, 1, memory_order_relaxed);
     unsigned batch = sys->cfg.batch;
-    uint32_t start = atomic_load_explicit(&sys->ticks, memory_order_relaxed);
+    atomic_store_explicit(&w->preempt, 0, memory_order_relaxed);
     enum tr_run_result result = TR_RUN_AGAIN;
     /* Signals go before ordinary mail: a turn that finds some were sent sorts
        the mailbox first (signals.h). */
@@ -236,13 +234,12 @@ enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
         deliver(&cb, m);
         if (w->out_first) /* what the callback sent leaves when it returns */
             tr_outbox_flush(w);
-        /* The turn ends after its batch, or once its time is spent however
-           few messages it took. */
-        if (n >= batch ||
-            atomic_load_explicit(&sys->ticks, memory_order_relaxed) - start >= TR_TURN_TICKS)
+        /* The turn ends after its batch, or once the ticker has seen it run
+           too long (ticker.h), however few messages it took. */
+        if (n >= batch || atomic_load_explicit(&w->preempt, memory_order_relaxed))
             break;
     }
-    w->in_callback = 0;
+    atomic_store_explicit(&w->in_callback, 0, memory_order_relaxed);
     tr_tls_cb = NULL;
     return result;
 }

@@ -108,7 +108,7 @@ int tr_msg_deliver(tr_system *sys, tr_worker *w, tr_pid to, tr_msg *m) {
     /* Replies are not held to the asker's bound: it asked for them. */
     uint32_t cap =
         m->flags & TR_MSGF_REPLY ? 0 : atomic_load_explicit(&a->capacity, memory_order_relaxed);
-    if (w && w->in_callback && !cap) {
+    if (w && atomic_load_explicit(&w->in_callback, memory_order_relaxed) && !cap) {
         if (w->out_first && w->out_to == a && w->out_pid == to) {
             atomic_store_explicit(&w->out_last->node.next, &m->node, memory_order_relaxed);
             w->out_last = m;

@@ -38,6 +38,7 @@ typedef struct tr_worker {
     unsigned runnext_streak;
     _Atomic unsigned tick;   /* turns taken: written by the worker, read by the ticker */
     unsigned ticker_seen;    /* tick at the ticker's last look (ticker only) */
+    _Atomic int preempt;     /* set by the ticker: the turn under way has run too long */
     unsigned global_turn;    /* tick, and */
     uint32_t global_tick;    /* sys->ticks, when the global queue was last looked at */
     unsigned active_handles; /* uv handles of actors (timers): poll the loop while busy */
@@ -50,7 +51,7 @@ typedef struct tr_worker {
     /* The outbox: during an actor callback, consecutive sends to one receiver
        are chained here and pushed with one exchange when the callback returns
        or the receiver changes (tr_outbox_flush). */
-    int in_callback;
+    _Atomic int in_callback; /* in a turn (read by the ticker) */
     tr_actor *out_to;
     tr_pid out_pid;
     tr_msg *out_first, *out_last;

@@ -25,15 +25,20 @@ static int done(tr_system *sys) {
     return atomic_load(&sys->state) == TR_SYS_DONE;
 }
 
-/* Whether a running worker has been in one turn since the last look: its
- * turn count has not moved. Only then do time budgets need a fine clock. */
+/* Whether a worker has been in one turn since the last look: its turn count
+ * has not moved and it is in a callback. Such a turn is told to end (Go's
+ * sysmon preempts a goroutine that runs too long the same way), and only
+ * then do time budgets need a fine clock. */
 static int long_turn_seen(tr_system *sys) {
     int seen = 0;
     for (unsigned i = 0; i < sys->cfg.workers; i++) {
         tr_worker *w = &sys->workers[i];
         unsigned turns = atomic_load_explicit(&w->tick, memory_order_relaxed);
-        if (turns == w->ticker_seen && !atomic_load_explicit(&w->parked, memory_order_relaxed))
+        if (turns == w->ticker_seen &&
+            atomic_load_explicit(&w->in_callback, memory_order_relaxed)) {
+            atomic_store_explicit(&w->preempt, 1, memory_order_relaxed);
             seen = 1;
+        }
         w->ticker_seen = turns;
     }
     return seen;
