@@ -165,7 +165,11 @@ typedef struct tr_system_stats {
     uint64_t exited;       /* actors whose terminate has run (or that failed init) */
     uint64_t dead_letters; /* messages to dead or unknown pids, and late replies */
     uint64_t unhandled;    /* messages whose receive returned TR_EUNHANDLED */
-    uint64_t rejected;     /* sends refused with TR_EFULL */
+    uint64_t rejected;     /* sends refused with TR_EFULL (TR_OVERFLOW_FAIL) */
+    uint64_t dropped;      /* messages dropped by TR_OVERFLOW_DROP_NEWEST / _OLDEST */
+    uint64_t muted;        /* times an actor was muted (TR_OVERFLOW_BLOCK) */
+    uint64_t overruns;     /* sends accepted past a bound by a sender that could not be muted */
+    uint32_t muted_now;    /* actors muted at the moment */
     unsigned workers;
 } tr_system_stats;
 
@@ -201,11 +205,28 @@ typedef int (*tr_init_fn)(tr_ctx *cx, void *state, const void *arg);
 typedef int (*tr_receive_fn)(tr_ctx *cx, void *state, tr_msg *m);
 typedef void (*tr_terminate_fn)(tr_ctx *cx, void *state, int reason);
 
-/* What happens when a bounded mailbox is full. Only TR_OVERFLOW_FAIL exists
- * today; blocking and load-shedding policies will join it. */
+/* What happens when a send finds a bounded mailbox full (depth >= capacity).
+ * Only ordinary messages count against the bound: replies, stops, exit
+ * signals and down notices always get in and are never dropped. */
 typedef enum tr_overflow {
-    TR_OVERFLOW_FAIL =
-        0, /* the send returns TR_EFULL; the message is freed and counted as rejected */
+    /* The send returns TR_EFULL; the message is freed and counted as refused. */
+    TR_OVERFLOW_FAIL = 0,
+    /* Backpressure (the one to reach for). An actor's send is accepted and the
+     * sending actor is muted: once its current callback returns it is not run
+     * again until the receiver's depth falls below low_watermark (or the
+     * receiver exits); other actors on its worker keep running and no worker
+     * thread ever blocks. The bound: capacity plus, per muted sender, what it
+     * sends in the one callback that found the mailbox full. A sender whose
+     * own bounded mailbox is full is not muted (that is how a cycle of full
+     * mailboxes keeps moving): its sends go past the bound and are counted as
+     * overruns. A plain thread's send waits for room instead (tr_send_timed). */
+    TR_OVERFLOW_BLOCK,
+    /* The new message is dropped and counted; the send returns 0. */
+    TR_OVERFLOW_DROP_NEWEST,
+    /* The new message is accepted and the oldest ordinary message queued is
+     * dropped (when the receiver next takes one) and counted; the send
+     * returns 0. */
+    TR_OVERFLOW_DROP_OLDEST,
 } tr_overflow;
 
 typedef struct tr_actor_spec {
@@ -214,8 +235,11 @@ typedef struct tr_actor_spec {
     tr_init_fn init;           /* optional */
     tr_receive_fn receive;     /* required */
     tr_terminate_fn terminate; /* optional */
-    uint32_t mailbox_capacity; /* 0 = unbounded; otherwise user messages beyond it are refused */
+    uint32_t mailbox_capacity; /* 0 = unbounded; otherwise at most this many ordinary messages
+                                  queued, as overflow says */
     tr_overflow overflow;      /* policy when the bounded mailbox is full */
+    uint32_t low_watermark;    /* TR_OVERFLOW_BLOCK: muted senders run again once the depth is
+                                  below this (0: capacity / 2; at most capacity) */
 } tr_actor_spec;
 
 /* Spawns an actor from spec (which must outlive the actor: make it static
@@ -428,6 +452,36 @@ TR_API int tr_send(tr_system *sys, tr_pid to, uint32_t type, const void *data, s
 
 /* Sends an int64 payload (read with tr_msg_i64). Returns as tr_send. */
 TR_API int tr_send_i64(tr_system *sys, tr_pid to, uint32_t type, int64_t value);
+
+/* tr_send with a limit on waiting. When the receiver's mailbox is full and
+ * TR_OVERFLOW_BLOCK, a plain thread waits up to timeout_ms (< 0: as long as it
+ * takes, which is what plain tr_send does) for room, then sends; it returns
+ * TR_ETIMEDOUT if there was none in time (nothing was sent), TR_ESTOPPED if the
+ * system stopped meanwhile. Inside an actor callback it never waits: the send
+ * is accepted and the actor muted (see TR_OVERFLOW_BLOCK). For the other
+ * policies it is tr_send. Otherwise returns as tr_send. Any thread. */
+TR_API int tr_send_timed(tr_system *sys, tr_pid to, uint32_t type, const void *data, size_t size,
+                         int timeout_ms);
+
+/* ---- Mailbox statistics ---------------------------------------------------- */
+
+/* An actor's mailbox, as tr_actor_stats reports it. For an unbounded mailbox
+ * only depth is counted (capacity 0, the rest 0). */
+typedef struct tr_mailbox_stats {
+    uint32_t capacity;
+    uint32_t depth;      /* ordinary messages queued now (or being queued) */
+    uint32_t high_water; /* the largest depth reached */
+    uint64_t accepted;   /* ordinary messages let in */
+    uint64_t refused;    /* TR_EFULL answers (TR_OVERFLOW_FAIL) */
+    uint64_t dropped;    /* dropped by TR_OVERFLOW_DROP_NEWEST / _OLDEST */
+    uint64_t overruns;   /* accepted past the bound (TR_OVERFLOW_BLOCK, see there) */
+    uint64_t muted;      /* times this actor was muted by a full receiver */
+} tr_mailbox_stats;
+
+/* Fills *out for the live actor pid. Exact when nothing sends to or runs pid
+ * at the time; approximate (each field a recent value) otherwise. Returns 0,
+ * TR_EINVAL or TR_ENOACTOR. Any thread. */
+TR_API int tr_actor_stats(tr_system *sys, tr_pid pid, tr_mailbox_stats *out);
 
 /* ---- Request / response ------------------------------------------------- */
 
