@@ -37,9 +37,10 @@ typedef struct tr_actor {
     uint32_t slot;             /* index in the table */
     uint32_t next_ref;         /* last tr_ask_async reference */
     int exit_reason;
-    _Atomic uint8_t named;    /* has registered names */
-    _Atomic uint8_t signaled; /* a signal was sent: sort the mailbox at the next turn */
-    uint8_t flags;            /* owner of the consumer side only */
+    _Atomic uint8_t named;      /* has registered names */
+    _Atomic uint8_t signaled;   /* a signal was sent: sort the mailbox at the next turn */
+    _Atomic uint8_t has_muters; /* senders may be muted on this mailbox (mute.h) */
+    uint8_t flags;              /* owner of the consumer side only */
     /* line 1: what the worker running it touches */
     _Alignas(64) const tr_actor_spec *spec;
     tr_receive_fn receive;

@@ -55,6 +55,8 @@ static void actor_retire(tr_system *sys, tr_worker *w, tr_actor *a, int reason) 
         tr_names_drop_pid(&sys->names, pid);
     if (a->ext)
         tr_ext_release(sys, w, a, pid, reason);
+    if (atomic_load(&a->has_muters)) /* its muted senders must not wait for it */
+        tr_unmute_senders_of(sys, w, a, pid);
     TR_BUMP(sys, w, exited);
 }
 
@@ -221,7 +223,7 @@ enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
        the mailbox first (signals.h). */
     int stashed = (atomic_load_explicit(&a->signaled, memory_order_relaxed) ||
                    (a->flags & TR_ACTORF_STASH)) &&
-                  tr_stash_fill(a);
+                  tr_stash_fill(sys, w, a);
     for (unsigned n = 1;; n++) {
         tr_node *node = stashed ? next_stashed(a, &stashed) : tr_mpsc_pop(&a->mailbox);
         if (!node) {
@@ -229,15 +231,25 @@ enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
             break;
         }
         tr_msg *m = (tr_msg *)node;
-        if (m->flags & TR_MSGF_COUNTED) /* a bounded mailbox: the message is out of it now */
-            atomic_fetch_sub_explicit(&a->depth, 1, memory_order_relaxed);
+        /* A bounded mailbox: the message is out of it now (and dropped if it
+           is the oldest of an overfull DROP_OLDEST mailbox). */
+        if ((m->flags & TR_MSGF_COUNTED) && tr_mailbox_took(sys, w, a)) {
+            tr_msg_release(sys, w, m);
+            continue;
+        }
         deliver(&cb, m);
         if (w->out_first) /* what the callback sent leaves when it returns */
             tr_outbox_flush(w);
         /* The turn ends after its batch, or once the ticker has seen it run
            too long (ticker.h), however few messages it took. */
-        if (n >= batch || atomic_load_explicit(&w->preempt, memory_order_relaxed))
+        if (n >= batch || atomic_load_explicit(&w->preempt, memory_order_relaxed) || w->mute_to)
             break;
+    }
+    if (w->mute_to) { /* the callback found a full BLOCK mailbox */
+        if (a->flags & TR_ACTORF_ZOMBIE)
+            w->mute_to = NULL; /* it has exited: nothing to hold back */
+        else
+            result = TR_RUN_MUTED;
     }
     atomic_store_explicit(&w->in_callback, 0, memory_order_relaxed);
     tr_tls_cb = NULL;
@@ -350,6 +362,12 @@ static tr_pid spawn(tr_system *sys, const tr_actor_spec *spec, const void *arg,
     atomic_store_explicit(&a->capacity, spec->mailbox_capacity, memory_order_relaxed);
     atomic_store_explicit(&a->named, 0, memory_order_relaxed);
     atomic_store_explicit(&a->signaled, 0, memory_order_relaxed);
+    atomic_store_explicit(&a->has_muters, 0, memory_order_relaxed);
+    if (tr_mailbox_reset(sys, a) != 0) { /* no memory for its counters */
+        state_free(sys, w, a);
+        block_abandon(sys, w, a);
+        return spawn_fail(sys, w, TR_ENOMEM);
+    }
     atomic_store(&a->pid, pid);
     if (watch && watch_reserve(watch, a) != 0)
         return never_lived(sys, w, a, TR_ENOMEM);
@@ -378,7 +396,7 @@ static tr_pid spawn(tr_system *sys, const tr_actor_spec *spec, const void *arg,
 
 static int spec_valid(const tr_actor_spec *spec) {
     return spec && spec->receive && spec->state_size <= TR_STATE_MAX &&
-           spec->overflow == TR_OVERFLOW_FAIL;
+           (unsigned)spec->overflow <= TR_OVERFLOW_DROP_OLDEST;
 }
 
 tr_pid tr_spawn(tr_system *sys, const tr_actor_spec *spec, const void *arg) {

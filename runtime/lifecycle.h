@@ -7,8 +7,9 @@
 #include "system.h"
 
 enum tr_run_result {
-    TR_RUN_IDLE, /* the mailbox is empty and marked idle: the next push reschedules it */
-    TR_RUN_AGAIN /* more to do (batch used up, or a push is landing): queue it again */
+    TR_RUN_IDLE,  /* the mailbox is empty and marked idle: the next push reschedules it */
+    TR_RUN_AGAIN, /* more to do (batch used up, or a push is landing): queue it again */
+    TR_RUN_MUTED  /* it sent to a full TR_OVERFLOW_BLOCK mailbox: mute it (mute.h) */
 };
 
 /* Runs one turn of a on worker w. */

@@ -123,13 +123,13 @@ int tr_msg_deliver(tr_system *sys, tr_worker *w, tr_pid to, tr_msg *m) {
     if (w)
         tr_outbox_flush(w);               /* keep the order of this callback's sends */
     if (cap && m->kind == TR_KIND_USER) { /* system messages bypass the bound */
-        if (atomic_fetch_add_explicit(&a->depth, 1, memory_order_relaxed) >= cap) {
-            atomic_fetch_sub_explicit(&a->depth, 1, memory_order_relaxed);
-            TR_BUMP(sys, w, rejected);
-            tr_msg_release(sys, w, m);
-            return TR_EFULL;
+        switch (tr_mailbox_admit(sys, w, a, to, cap, m)) {
+        case TR_ADMIT_OK: break;
+        case TR_ADMIT_DROPPED: tr_msg_release(sys, w, m); return 0;
+        case TR_ADMIT_REFUSED: tr_msg_release(sys, w, m); return TR_EFULL;
+        case TR_ADMIT_STOPPED: tr_msg_release(sys, w, m); return TR_ESTOPPED;
+        case TR_ADMIT_TIMEDOUT: tr_msg_release(sys, w, m); return TR_ETIMEDOUT;
         }
-        m->flags |= TR_MSGF_COUNTED;
     }
     if (tr_mpsc_push(&a->mailbox, &m->node))
         tr_sched_ready(sys, w, a, 1);

@@ -25,6 +25,7 @@
  * take the lock too (they cost a syscall anyway). */
 #include "scheduler.h"
 
+#include "command.h"
 #include "timer.h"
 
 #include "ask.h"
@@ -72,23 +73,31 @@ static uint64_t next_random(tr_worker *w) {
     return w->rng;
 }
 
+/* Wakes v if it is parked. Returns whether it did. */
+static int wake(tr_system *sys, tr_worker *v) {
+    int one = 1;
+    if (!atomic_load_explicit(&v->parked, memory_order_relaxed) ||
+        !atomic_compare_exchange_strong(&v->parked, &one, 0))
+        return 0;
+    atomic_fetch_sub(&sys->nparked, 1);
+    tr_ticker_nudge(sys);
+    uv_mutex_lock(&sys->lock); /* a wake-up costs a syscall anyway */
+    if (!sys->loops_closing)
+        uv_async_send(&v->wake);
+    uv_mutex_unlock(&sys->lock);
+    return 1;
+}
+
+void tr_sched_wake(tr_system *sys, tr_worker *v) {
+    wake(sys, v);
+}
+
 /* Wakes one parked worker, if any. Returns whether it woke one. */
 static int wake_one(tr_system *sys, unsigned start) {
     unsigned n = sys->cfg.workers;
-    for (unsigned i = 0; i < n; i++) {
-        tr_worker *v = &sys->workers[(start + i) % n];
-        int one = 1;
-        if (atomic_load_explicit(&v->parked, memory_order_relaxed) &&
-            atomic_compare_exchange_strong(&v->parked, &one, 0)) {
-            atomic_fetch_sub(&sys->nparked, 1);
-            tr_ticker_nudge(sys);
-            uv_mutex_lock(&sys->lock); /* a wake-up costs a syscall anyway */
-            if (!sys->loops_closing)
-                uv_async_send(&v->wake);
-            uv_mutex_unlock(&sys->lock);
+    for (unsigned i = 0; i < n; i++)
+        if (wake(sys, &sys->workers[(start + i) % n]))
             return 1;
-        }
-    }
     return 0;
 }
 
@@ -163,6 +172,8 @@ static tr_actor *steal(tr_worker *w) {
 static tr_actor *find_work(tr_worker *w) {
     tr_system *sys = w->sys;
     tr_actor *a;
+    if (tr_commands_pending(w))
+        tr_commands_run(w);
     /* Mail from plain threads and timers waits in the global queue: look at it
        every so many turns, and every couple of milliseconds however long the
        turns take. */
@@ -238,7 +249,7 @@ static void park(tr_worker *w) {
     tr_system *sys = w->sys;
     atomic_store(&w->parked, 1);
     atomic_fetch_add(&sys->nparked, 1);
-    if (work_visible(sys)) {
+    if (work_visible(sys) || tr_commands_pending(w)) {
         unpark(w);
         return;
     }
@@ -270,7 +281,8 @@ static void worker_main(void *arg) {
             park(w);
             continue;
         }
-        if (tr_actor_run(w, a) == TR_RUN_AGAIN)
+        enum tr_run_result r = tr_actor_run(w, a);
+        if (r == TR_RUN_AGAIN || (r == TR_RUN_MUTED && !tr_mute(w, a)))
             local_push(w, a);
         if (w->active_handles &&
             atomic_load_explicit(&w->tick, memory_order_relaxed) % TR_POLL_EVERY == 0)
@@ -283,6 +295,8 @@ static void worker_main(void *arg) {
     uv_run(&w->loop, UV_RUN_DEFAULT);
     if (w->zone)
         msgpack_zone_free(w->zone);
+    tr_commands_drop(w);
+    tr_mutemap_free(&w->mutes);
     tr_pool_local_flush(&sys->pool, &w->pool);
     tr_table_flush(&sys->table, &w->blocks);
     tr_tls_worker = NULL;
@@ -294,6 +308,7 @@ static int worker_loop_init(tr_system *sys, unsigned i) {
     w->sys = sys;
     w->index = i;
     w->rng = 0x9E3779B97F4A7C15ull * (i + 1);
+    tr_mpsc_init(&w->commands);
     if (uv_loop_init(&w->loop) != 0)
         return TR_ESYS;
     if (uv_async_init(&w->loop, &w->wake, on_wake) != 0) {

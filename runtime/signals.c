@@ -113,7 +113,7 @@ static void chain_append(tr_msg **first, tr_msg **last, tr_msg *m) {
     *last = m;
 }
 
-int tr_stash_fill(tr_actor *a) {
+int tr_stash_fill(tr_system *sys, tr_worker *w, tr_actor *a) {
     tr_actor_ext *x;
     /* An exited actor's block, or a free one that a late push scheduled (a
        mark can outlive its actor), only drains: its record pointer is gone
@@ -130,8 +130,11 @@ int tr_stash_fill(tr_actor *a) {
         while ((node = tr_mpsc_pop(&a->mailbox))) {
             tr_msg *m = (tr_msg *)node;
             if (m->flags & TR_MSGF_COUNTED) { /* out of the bounded mailbox now */
-                atomic_fetch_sub_explicit(&a->depth, 1, memory_order_relaxed);
                 m->flags &= (uint8_t)~TR_MSGF_COUNTED;
+                if (tr_mailbox_took(sys, w, a)) { /* the oldest of an overfull one */
+                    tr_msg_release(sys, w, m);
+                    continue;
+                }
             }
             if (m->kind >= TR_KIND_FIRST_SIGNAL)
                 chain_append(&x->sig_first, &x->sig_last, m);

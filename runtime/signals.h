@@ -56,7 +56,7 @@ void tr_signal_undeliverable(tr_system *sys, tr_worker *w, tr_msg *m);
 /* At the start of a turn, when a->signaled or TR_ACTORF_STASH is set: sorts
  * a signalled mailbox into the stash. Returns whether the turn must read the
  * stash (tr_stash_pop) before the mailbox. Owner. */
-int tr_stash_fill(tr_actor *a);
+int tr_stash_fill(tr_system *sys, tr_worker *w, tr_actor *a);
 
 /* The next stashed message, or NULL when the stash is empty (then
  * TR_ACTORF_STASH is cleared and the mailbox is next). Owner. */

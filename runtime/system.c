@@ -38,6 +38,7 @@ static void system_free(tr_system *sys) {
     tr_waiters_destroy(sys, &sys->waiters);
     tr_names_destroy(&sys->names);
     tr_table_destroy(&sys->table);
+    tr_mbox_table_destroy(&sys->mboxes);
     tr_pool_destroy(&sys->pool);
     tr_globalq_destroy(&sys->globalq);
     uv_cond_destroy(&sys->done_cond);
@@ -230,6 +231,10 @@ static int stats_get(tr_system *sys, tr_system_stats *out) {
     out->dead_letters = SUM(sys, dead_letters);
     out->unhandled = SUM(sys, unhandled);
     out->rejected = SUM(sys, rejected);
+    out->dropped = SUM(sys, dropped);
+    out->muted = SUM(sys, muted);
+    out->overruns = SUM(sys, overruns);
+    out->muted_now = atomic_load(&sys->muted_now);
     out->workers = sys->cfg.workers;
     return 0;
 }

@@ -5,6 +5,8 @@
 
 #include "actor.h"
 #include "globalq.h"
+#include "mailbox.h"
+#include "mute.h"
 #include "msg.h"
 #include "names.h"
 #include "pool.h"
@@ -19,7 +21,7 @@
 /* Counters a worker increments without atomic read-modify-writes: only the
  * owner writes them (load + store), anyone may read them for stats. */
 typedef struct tr_counters {
-    _Atomic uint64_t spawned, exited, dead_letters, unhandled, rejected;
+    _Atomic uint64_t spawned, exited, dead_letters, unhandled, rejected, dropped, muted, overruns;
 } tr_counters;
 
 #define TR_COUNT(c, field)                                                                         \
@@ -52,6 +54,15 @@ typedef struct tr_worker {
        are chained here and pushed with one exchange when the callback returns
        or the receiver changes (tr_outbox_flush). */
     _Atomic int in_callback; /* in a turn (read by the ticker) */
+    /* Muting (mute.h): the receiver the current callback found full, and the
+       actors this worker keeps muted. */
+    tr_actor *mute_to;
+    tr_pid mute_pid;
+    tr_mutemap mutes;
+    /* The command inbox (command.h). */
+    tr_mpsc commands;
+    _Atomic int commands_pending;
+    _Atomic int rescan_mutes;
     tr_actor *out_to;
     tr_pid out_pid;
     tr_msg *out_first, *out_last;
@@ -72,6 +83,7 @@ struct tr_system {
     _Atomic uint32_t ref_seq;              /* references of plain-thread asks */
     _Alignas(64) _Atomic uint32_t callers; /* plain threads inside the API (tr_api_enter) */
     _Atomic uint32_t wait_callers;         /* ...of which inside tr_system_wait */
+    _Atomic uint32_t muted_now;            /* actors muted at the moment */
 
     _Alignas(64) tr_ticker ticker; /* a line of its own above: callers is written per call */
 
@@ -88,7 +100,8 @@ struct tr_system {
 
     tr_waiters waiters; /* reply addresses of plain-thread asks */
 
-    tr_table table; /* large: last */
+    tr_mbox_table mboxes; /* mailbox counters, by slot (large) */
+    tr_table table;       /* large: last */
 };
 
 /* An actor callback in progress. The tr_ctx a callback is given is not this

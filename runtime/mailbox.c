@@ -1,0 +1,204 @@
+/* mailbox.c — see mailbox.h. */
+#include "mailbox.h"
+
+#include "mute.h"
+#include "system.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+_Thread_local int tr_tls_send_timeout = -1;
+
+/* ---- counters ---- */
+
+void tr_mbox_table_destroy(tr_mbox_table *t) {
+    for (uint32_t i = 0; i < TR_MAX_CHUNKS; i++)
+        free(atomic_load_explicit(&t->chunks[i], memory_order_relaxed));
+}
+
+tr_mbox_counters *tr_mbox_counters_of(tr_mbox_table *t, uint32_t slot, int make) {
+    _Atomic(tr_mbox_counters *) *chunk = &t->chunks[slot >> TR_CHUNK_BITS];
+    tr_mbox_counters *c = atomic_load_explicit(chunk, memory_order_acquire);
+    if (!c && make) {
+        tr_mbox_counters *fresh = calloc(TR_CHUNK_SIZE, sizeof *fresh);
+        if (!fresh)
+            return NULL;
+        if (atomic_compare_exchange_strong(chunk, &c, fresh))
+            c = fresh;
+        else
+            free(fresh); /* another thread made it first: c holds its chunk */
+    }
+    return c ? &c[slot & (TR_CHUNK_SIZE - 1)] : NULL;
+}
+
+static void counter_add(_Atomic uint64_t *c, uint64_t n) {
+    atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+int tr_mailbox_reset(tr_system *sys, tr_actor *a) {
+    tr_mbox_counters *c =
+        tr_mbox_counters_of(&sys->mboxes, a->slot, a->spec->mailbox_capacity != 0);
+    if (!c)
+        return a->spec->mailbox_capacity ? TR_ENOMEM : 0;
+    atomic_store_explicit(&c->taken, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->refused, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->dropped, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->overruns, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->muted, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->high_water, 0, memory_order_relaxed);
+    return 0;
+}
+
+/* ---- the sender's side ---- */
+
+/* A plain thread waits for room in a BLOCK mailbox: admitted only below
+ * capacity, so plain threads alone never go past the bound. */
+static enum tr_admit wait_for_room(tr_system *sys, tr_actor *a, uint32_t cap) {
+    uint64_t deadline = tr_tls_send_timeout < 0
+                            ? UINT64_MAX
+                            : uv_hrtime() + (uint64_t)tr_tls_send_timeout * 1000000u;
+    for (unsigned tries = 0;; tries++) {
+        uint32_t d = atomic_load_explicit(&a->depth, memory_order_relaxed);
+        if (d < cap) {
+            if (atomic_compare_exchange_weak(&a->depth, &d, d + 1))
+                return TR_ADMIT_OK;
+            continue;
+        }
+        if (!tr_sys_running(sys))
+            return TR_ADMIT_STOPPED;
+        if (uv_hrtime() >= deadline)
+            return TR_ADMIT_TIMEDOUT;
+        if (tries < 64)
+            sched_yield();
+        else
+            uv_sleep(1);
+    }
+}
+
+/* A BLOCK send from w found a full: mute the running actor if it may be
+ * muted (mute.h, step 1), else count an overrun. */
+static void block_sender(tr_system *sys, tr_worker *w, tr_actor *a, tr_pid to) {
+    tr_callback *cb = tr_tls_cb;
+    if (w && cb && cb->worker == w && cb->current &&
+        !atomic_load_explicit(&cb->actor->has_muters, memory_order_relaxed)) {
+        if (!w->mute_to) {
+            w->mute_to = a;
+            w->mute_pid = to;
+        }
+        return;
+    }
+    tr_mbox_counters *c = tr_mbox_counters_of(&sys->mboxes, a->slot, 1);
+    if (c)
+        counter_add(&c->overruns, 1);
+    TR_BUMP(sys, w, overruns);
+}
+
+enum tr_admit tr_mailbox_admit(tr_system *sys, tr_worker *w, tr_actor *a, tr_pid to, uint32_t cap,
+                               tr_msg *m) {
+    tr_overflow policy = a->spec->overflow;
+    if (policy == TR_OVERFLOW_BLOCK && !w &&
+        atomic_load_explicit(&a->depth, memory_order_relaxed) >= cap) {
+        enum tr_admit r = wait_for_room(sys, a, cap);
+        if (r == TR_ADMIT_OK)
+            m->flags |= TR_MSGF_COUNTED;
+        return r;
+    }
+    uint32_t old = atomic_fetch_add_explicit(&a->depth, 1, memory_order_seq_cst);
+    if (old < cap || policy == TR_OVERFLOW_DROP_OLDEST) {
+        m->flags |= TR_MSGF_COUNTED;
+        return TR_ADMIT_OK;
+    }
+    if (policy == TR_OVERFLOW_BLOCK) {
+        m->flags |= TR_MSGF_COUNTED;
+        block_sender(sys, w, a, to);
+        return TR_ADMIT_OK;
+    }
+    atomic_fetch_sub_explicit(&a->depth, 1, memory_order_relaxed);
+    tr_mbox_counters *c = tr_mbox_counters_of(&sys->mboxes, a->slot, 1);
+    if (policy == TR_OVERFLOW_DROP_NEWEST) {
+        if (c)
+            counter_add(&c->dropped, 1);
+        TR_BUMP(sys, w, dropped);
+        return TR_ADMIT_DROPPED;
+    }
+    if (c)
+        counter_add(&c->refused, 1);
+    TR_BUMP(sys, w, rejected);
+    return TR_ADMIT_REFUSED;
+}
+
+/* ---- the owner's side ---- */
+
+uint32_t tr_mailbox_low_watermark(const tr_actor *a) {
+    uint32_t cap = atomic_load_explicit(&a->capacity, memory_order_relaxed);
+    uint32_t lw = a->spec->low_watermark ? a->spec->low_watermark : cap / 2;
+    if (lw > cap)
+        lw = cap;
+    return lw ? lw : 1;
+}
+
+int tr_mailbox_took(tr_system *sys, tr_worker *w, tr_actor *a) {
+    uint32_t old = atomic_fetch_sub_explicit(&a->depth, 1, memory_order_seq_cst);
+    tr_mbox_counters *c = tr_mbox_counters_of(&sys->mboxes, a->slot, 0);
+    if (c) { /* only the owner writes these two */
+        atomic_store_explicit(&c->taken, atomic_load_explicit(&c->taken, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+        if (old > atomic_load_explicit(&c->high_water, memory_order_relaxed))
+            atomic_store_explicit(&c->high_water, old, memory_order_relaxed);
+    }
+    switch (a->spec->overflow) {
+    case TR_OVERFLOW_DROP_OLDEST:
+        if (old > atomic_load_explicit(&a->capacity, memory_order_relaxed)) {
+            if (c)
+                counter_add(&c->dropped, 1);
+            TR_BUMP(sys, w, dropped);
+            return 1;
+        }
+        return 0;
+    case TR_OVERFLOW_BLOCK:
+        if (old - 1 < tr_mailbox_low_watermark(a) && atomic_load(&a->has_muters))
+            tr_unmute_senders_of(sys, w, a, atomic_load_explicit(&a->pid, memory_order_relaxed));
+        return 0;
+    default: return 0;
+    }
+}
+
+/* ---- the API ---- */
+
+static int actor_stats(tr_system *sys, tr_pid pid, tr_mailbox_stats *out) {
+    tr_actor *a = tr_pid_node(pid) == sys->node ? tr_table_lookup(&sys->table, pid) : NULL;
+    if (!a || atomic_load(&a->pid) != pid)
+        return TR_ENOACTOR;
+    memset(out, 0, sizeof *out);
+    out->capacity = atomic_load_explicit(&a->capacity, memory_order_relaxed);
+    out->depth = atomic_load_explicit(&a->depth, memory_order_relaxed);
+    tr_mbox_counters *c = tr_mbox_counters_of(&sys->mboxes, a->slot, 0);
+    if (c) {
+        uint64_t taken = atomic_load_explicit(&c->taken, memory_order_relaxed);
+        out->high_water = atomic_load_explicit(&c->high_water, memory_order_relaxed);
+        out->accepted = out->capacity ? taken + out->depth : 0;
+        out->refused = atomic_load_explicit(&c->refused, memory_order_relaxed);
+        out->dropped = atomic_load_explicit(&c->dropped, memory_order_relaxed);
+        out->overruns = atomic_load_explicit(&c->overruns, memory_order_relaxed);
+        out->muted = atomic_load_explicit(&c->muted, memory_order_relaxed);
+    }
+    if (out->depth > out->high_water)
+        out->high_water = out->depth;
+    /* The block may have been reused while we read: then the pid is gone. */
+    return atomic_load(&a->pid) == pid ? 0 : TR_ENOACTOR;
+}
+
+int tr_actor_stats(tr_system *sys, tr_pid pid, tr_mailbox_stats *out) {
+    if (!sys || !out || pid <= 0)
+        return TR_EINVAL;
+    TR_API_CALL(sys, int, actor_stats(sys, pid, out));
+}
+
+int tr_send_timed(tr_system *sys, tr_pid to, uint32_t type, const void *data, size_t size,
+                  int timeout_ms) {
+    int outer = tr_tls_send_timeout;
+    tr_tls_send_timeout = timeout_ms;
+    int rc = tr_send(sys, to, type, data, size);
+    tr_tls_send_timeout = outer;
+    return rc;
+}

@@ -1,0 +1,103 @@
+/* mute.c — see mute.h for the protocol. */
+#include "mute.h"
+
+#include "command.h"
+#include "mailbox.h"
+#include "scheduler.h"
+#include "system.h"
+
+#include <stdlib.h>
+
+/* Whether receiver r (pid rpid) no longer holds a sender back. */
+static int lets_go(tr_actor *r, tr_pid rpid) {
+    return atomic_load(&r->pid) != rpid || atomic_load(&r->depth) < tr_mailbox_low_watermark(r);
+}
+
+static int map_add(tr_mutemap *m, tr_pid rpid, tr_actor *a) {
+    if (m->n == m->cap) {
+        uint32_t cap = m->cap ? 2 * m->cap : 16;
+        tr_mute_entry *items = realloc(m->items, cap * sizeof *items);
+        if (!items)
+            return TR_ENOMEM;
+        m->items = items;
+        m->cap = cap;
+    }
+    m->items[m->n++] = (tr_mute_entry){rpid, a};
+    return 0;
+}
+
+int tr_mute(tr_worker *w, tr_actor *a) {
+    tr_system *sys = w->sys;
+    tr_actor *r = w->mute_to;
+    tr_pid rpid = w->mute_pid;
+    w->mute_to = NULL;
+    if (map_add(&w->mutes, rpid, a) != 0)
+        return 0;                    /* no memory: it just keeps running */
+    atomic_store(&r->has_muters, 1); /* step 2: seq_cst, then look again */
+    if (lets_go(r, rpid) || atomic_load(&a->has_muters)) {
+        w->mutes.n--;
+        return 0;
+    }
+    tr_mbox_counters *c = tr_mbox_counters_of(&sys->mboxes, a->slot, 1);
+    if (c)
+        atomic_fetch_add_explicit(&c->muted, 1, memory_order_relaxed);
+    TR_BUMP(sys, w, muted);
+    atomic_fetch_add_explicit(&sys->muted_now, 1, memory_order_relaxed);
+    return 1;
+}
+
+void tr_unmute_senders_of(tr_system *sys, tr_worker *w, tr_actor *r, tr_pid rpid) {
+    if (!atomic_exchange(&r->has_muters, 0) || atomic_load(&sys->state) == TR_SYS_DONE)
+        return; /* none, or the workers are gone (the final reap) */
+    for (unsigned i = 0; i < sys->cfg.workers; i++) {
+        tr_worker *v = &sys->workers[i];
+        if (v == w)
+            tr_unmute_on(w, rpid);
+        else
+            tr_command_unmute(sys, w, v, rpid);
+    }
+}
+
+/* Makes the sender of entry i runnable again and forgets the entry. */
+static void unmute_at(tr_worker *w, uint32_t i) {
+    tr_actor *a = w->mutes.items[i].sender;
+    w->mutes.items[i] = w->mutes.items[--w->mutes.n];
+    atomic_fetch_sub_explicit(&w->sys->muted_now, 1, memory_order_relaxed);
+    tr_sched_ready(w->sys, w, a, 0);
+}
+
+/* The receiver behind rpid, or NULL if it names no block of this node. */
+static tr_actor *receiver(tr_worker *w, tr_pid rpid) {
+    return tr_pid_node(rpid) == w->sys->node ? tr_table_lookup(&w->sys->table, rpid) : NULL;
+}
+
+void tr_unmute_on(tr_worker *w, tr_pid rpid) {
+    /* Step 4: the command may be stale. */
+    tr_actor *r = receiver(w, rpid);
+    if (r && !lets_go(r, rpid)) {
+        atomic_store(&r->has_muters, 1);
+        if (!lets_go(r, rpid))
+            return;
+    }
+    for (uint32_t i = 0; i < w->mutes.n;)
+        if (w->mutes.items[i].receiver == rpid)
+            unmute_at(w, i);
+        else
+            i++;
+}
+
+void tr_unmute_ready(tr_worker *w) {
+    for (uint32_t i = 0; i < w->mutes.n;) {
+        tr_pid rpid = w->mutes.items[i].receiver;
+        tr_actor *r = receiver(w, rpid);
+        if (!r || lets_go(r, rpid))
+            unmute_at(w, i);
+        else
+            i++;
+    }
+}
+
+void tr_mutemap_free(tr_mutemap *m) {
+    free(m->items);
+    *m = (tr_mutemap){0};
+}

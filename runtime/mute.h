@@ -1,0 +1,59 @@
+/* mute.h — muting: an actor that sends to a full TR_OVERFLOW_BLOCK mailbox
+ * is not run again until that mailbox drains below its low watermark.
+ *
+ * The protocol, sender S on worker w, receiver R (pid r):
+ *  1. S's send finds R full: the message is accepted, and w notes "mute S on
+ *     R" unless S has muted senders of its own (then the send is an overrun:
+ *     an actor others wait on must keep running, which is what keeps a cycle
+ *     of full mailboxes, or a chain through a muted actor, from deadlock).
+ *  2. When S's callback returns, the turn ends and w keeps S in its mutemap
+ *     (S's mailbox stays claimed, so no send schedules it), sets R's
+ *     has_muters, and then looks again (seq_cst): if R has since drained
+ *     below its low watermark or exited, or S itself now has muters, S is
+ *     unmuted at once.
+ *  3. R's owner, taking a message out so that R's depth is below the low
+ *     watermark (seq_cst subtract, then a look at has_muters), or R exiting,
+ *     clears has_muters and sends every worker an UNMUTE(r) command; each
+ *     makes runnable the actors its mutemap holds for r.
+ *  4. A worker acting on UNMUTE(r) looks at R first: the command may be
+ *     stale (R filled up again and the senders it meant have been muted
+ *     anew). If R still holds them back, it sets has_muters again and looks
+ *     once more (step 2's pair), and leaves them muted for the next drain.
+ * Steps 2 and 3 are the two halves of a Dekker pair: either R's owner sees
+ * has_muters, or w sees R's lower depth, so no mute outlives the reason for
+ * it. Two actors muted on each other would need each to have muted without
+ * muters of its own, but the one whose mute is registered second sees the
+ * first (step 2's last look), so muted actors never form a cycle. */
+#ifndef TR_MUTE_H
+#define TR_MUTE_H
+
+#include "actor.h"
+
+struct tr_system;
+struct tr_worker;
+
+typedef struct tr_mute_entry {
+    tr_pid receiver;
+    tr_actor *sender;
+} tr_mute_entry;
+
+typedef struct tr_mutemap {
+    tr_mute_entry *items;
+    uint32_t n, cap;
+} tr_mutemap;
+
+/* Step 2 for sender a, which ran on w and found the receiver noted in w
+ * full. Returns whether a stays muted (else the caller requeues it). */
+int tr_mute(struct tr_worker *w, tr_actor *a);
+
+/* Step 3, on the receiver's side: r (pid rpid) may have muted senders. */
+void tr_unmute_senders_of(struct tr_system *sys, struct tr_worker *w, tr_actor *r, tr_pid rpid);
+
+/* On w: makes runnable the actors muted on rpid (an UNMUTE command). */
+void tr_unmute_on(struct tr_worker *w, tr_pid rpid);
+/* On w: unmutes every muted actor whose receiver no longer holds it back. */
+void tr_unmute_ready(struct tr_worker *w);
+
+void tr_mutemap_free(tr_mutemap *m);
+
+#endif
