@@ -22,7 +22,6 @@ enum tr_actor_flags {
     TR_ACTORF_ZOMBIE = 1,  /* exited: release the block once its mailbox is drained */
     TR_ACTORF_EXITING = 2, /* tr_exit was called */
     TR_ACTORF_TRAP = 4,    /* traps exits: exit signals arrive as TR_MSG_EXIT */
-    TR_ACTORF_STASH = 8,   /* mail waits in the ext record's stash (signals.c) */
 };
 
 #define TR_INLINE_STATE 32

@@ -85,7 +85,7 @@ static int finish_turn(tr_system *sys, tr_worker *w, tr_actor *a) {
 /* ---- a turn ---- */
 
 static void clear_zone(tr_worker *w) {
-    if (w && w->zone_used) {
+    if (w->zone_used) {
         msgpack_zone_clear(w->zone);
         w->zone_used = 0;
     }
@@ -210,10 +210,12 @@ static TR_COLD tr_node *next_stashed(tr_actor *a, int *stashed) {
 
 enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
     tr_system *sys = w->sys;
-    tr_callback cb = {.token = tr_ctx_token(atomic_load_explicit(&a->pid, memory_order_relaxed)),
-                      .sys = sys,
-                      .worker = w,
-                      .actor = a};
+    tr_callback cb; /* deliver sets the rest */
+    cb.token = tr_ctx_token(atomic_load_explicit(&a->pid, memory_order_relaxed));
+    cb.sys = sys;
+    cb.worker = w;
+    cb.actor = a;
+    cb.current = NULL;
     tr_tls_cb = &cb;
     atomic_store_explicit(&w->in_callback, 1, memory_order_relaxed);
     unsigned batch = sys->cfg.batch;
@@ -221,9 +223,8 @@ enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
     enum tr_run_result result = TR_RUN_AGAIN;
     /* Signals go before ordinary mail: a turn that finds some were sent sorts
        the mailbox first (signals.h). */
-    int stashed = (atomic_load_explicit(&a->signaled, memory_order_relaxed) ||
-                   (a->flags & TR_ACTORF_STASH)) &&
-                  tr_stash_fill(sys, w, a);
+    int stashed =
+        atomic_load_explicit(&a->signaled, memory_order_relaxed) && tr_stash_fill(sys, w, a);
     for (unsigned n = 1;; n++) {
         tr_node *node = stashed ? next_stashed(a, &stashed) : tr_mpsc_pop(&a->mailbox);
         if (!node) {
@@ -240,9 +241,9 @@ enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
         deliver(&cb, m);
         if (w->out_first) /* what the callback sent leaves when it returns */
             tr_outbox_flush(w);
-        /* The turn ends after its batch, or once the ticker has seen it run
-           too long (ticker.h), however few messages it took. */
-        if (n >= batch || atomic_load_explicit(&w->preempt, memory_order_relaxed) || w->mute_to)
+        /* The turn ends after its batch, or when it must: the ticker has
+           seen it run too long (ticker.h), or it is to be muted (mute.h). */
+        if (n >= batch || atomic_load_explicit(&w->preempt, memory_order_relaxed))
             break;
     }
     if (w->mute_to) { /* the callback found a full BLOCK mailbox */

@@ -84,6 +84,7 @@ static void block_sender(tr_system *sys, tr_worker *w, tr_actor *a, tr_pid to) {
         if (!w->mute_to) {
             w->mute_to = a;
             w->mute_pid = to;
+            atomic_store_explicit(&w->preempt, 1, memory_order_relaxed); /* end the turn */
         }
         return;
     }

@@ -114,7 +114,6 @@ static void chain_append(tr_msg **first, tr_msg **last, tr_msg *m) {
 }
 
 int tr_stash_fill(tr_system *sys, tr_worker *w, tr_actor *a) {
-    tr_actor_ext *x;
     /* An exited actor's block, or a free one that a late push scheduled (a
        mark can outlive its actor), only drains: its record pointer is gone
        or is a free-list link. */
@@ -123,46 +122,45 @@ int tr_stash_fill(tr_system *sys, tr_worker *w, tr_actor *a) {
         atomic_store_explicit(&a->signaled, 0, memory_order_relaxed);
         return 0;
     }
-    if (atomic_load_explicit(&a->signaled, memory_order_relaxed) && (x = tr_ext_get(a))) {
-        /* Out of memory (no record): signals are applied in mailbox order. */
-        atomic_exchange_explicit(&a->signaled, 0, memory_order_acquire);
-        tr_node *node;
-        while ((node = tr_mpsc_pop(&a->mailbox))) {
-            tr_msg *m = (tr_msg *)node;
-            if (m->flags & TR_MSGF_COUNTED) { /* out of the bounded mailbox now */
-                m->flags &= (uint8_t)~TR_MSGF_COUNTED;
-                if (tr_mailbox_took(sys, w, a)) { /* the oldest of an overfull one */
-                    tr_msg_release(sys, w, m);
-                    continue;
-                }
+    tr_actor_ext *x = tr_ext_get(a);
+    if (!x) /* out of memory: signals are applied in mailbox order meanwhile */
+        return 0;
+    atomic_exchange_explicit(&a->signaled, 0, memory_order_acquire);
+    tr_node *node;
+    while ((node = tr_mpsc_pop(&a->mailbox))) {
+        tr_msg *m = (tr_msg *)node;
+        if (m->flags & TR_MSGF_COUNTED) { /* out of the bounded mailbox now */
+            m->flags &= (uint8_t)~TR_MSGF_COUNTED;
+            if (tr_mailbox_took(sys, w, a)) { /* the oldest of an overfull one */
+                tr_msg_release(sys, w, m);
+                continue;
             }
-            if (m->kind >= TR_KIND_FIRST_SIGNAL)
-                chain_append(&x->sig_first, &x->sig_last, m);
-            else
-                chain_append(&x->mail_first, &x->mail_last, m);
         }
-        if (x->sig_first || x->mail_first)
-            a->flags |= TR_ACTORF_STASH;
+        if (m->kind >= TR_KIND_FIRST_SIGNAL)
+            chain_append(&x->sig_first, &x->sig_last, m);
+        else
+            chain_append(&x->mail_first, &x->mail_last, m);
     }
-    return (a->flags & TR_ACTORF_STASH) != 0;
+    int stashed = x->sig_first || x->mail_first;
+    if (stashed) /* the next turn reads the stash first too */
+        atomic_store_explicit(&a->signaled, 1, memory_order_relaxed);
+    return stashed;
 }
 
 tr_msg *tr_stash_pop(tr_actor *a) {
-    tr_actor_ext *x = a->ext;
-    if (x && (a->flags & TR_ACTORF_STASH)) {
-        int sig = x->sig_first != NULL;
-        tr_msg **first = sig ? &x->sig_first : &x->mail_first;
-        tr_msg **last = sig ? &x->sig_last : &x->mail_last;
-        tr_msg *m = *first;
-        if (m) {
-            *first = (tr_msg *)atomic_load_explicit(&m->node.next, memory_order_relaxed);
-            if (!*first)
-                *last = NULL;
-            return m;
-        }
+    tr_actor_ext *x = a->ext; /* NULL once the actor has exited */
+    if (!x)
+        return NULL;
+    int sig = x->sig_first != NULL;
+    tr_msg **first = sig ? &x->sig_first : &x->mail_first;
+    tr_msg **last = sig ? &x->sig_last : &x->mail_last;
+    tr_msg *m = *first;
+    if (m) {
+        *first = (tr_msg *)atomic_load_explicit(&m->node.next, memory_order_relaxed);
+        if (!*first)
+            *last = NULL;
     }
-    a->flags &= (uint8_t)~TR_ACTORF_STASH;
-    return NULL;
+    return m;
 }
 
 /* ---- the API ---- */

@@ -53,13 +53,13 @@ enum tr_signal_result tr_signal_apply(tr_callback *cb, tr_msg *m, int *reason);
  * reason TR_ENOACTOR, the others need nothing. Frees m. */
 void tr_signal_undeliverable(tr_system *sys, tr_worker *w, tr_msg *m);
 
-/* At the start of a turn, when a->signaled or TR_ACTORF_STASH is set: sorts
- * a signalled mailbox into the stash. Returns whether the turn must read the
- * stash (tr_stash_pop) before the mailbox. Owner. */
+/* At the start of a turn, when a->signaled is set: sorts the mailbox into
+ * the stash (appending to what it holds). Returns whether the turn must read
+ * the stash (tr_stash_pop) before the mailbox; while the stash holds mail,
+ * `signaled` stays set so that the next turn reads it first too. Owner. */
 int tr_stash_fill(tr_system *sys, tr_worker *w, tr_actor *a);
 
-/* The next stashed message, or NULL when the stash is empty (then
- * TR_ACTORF_STASH is cleared and the mailbox is next). Owner. */
+/* The next stashed message, or NULL when the stash is empty. Owner. */
 tr_msg *tr_stash_pop(tr_actor *a);
 
 #endif
