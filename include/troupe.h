@@ -471,7 +471,7 @@ typedef struct tr_mailbox_stats {
     uint32_t capacity;
     uint32_t depth;      /* ordinary messages queued now (or being queued) */
     uint32_t high_water; /* the largest depth reached */
-    uint64_t accepted;   /* ordinary messages let in */
+    uint64_t accepted;   /* ordinary messages let in (DROP_OLDEST: some are dropped later) */
     uint64_t refused;    /* TR_EFULL answers (TR_OVERFLOW_FAIL) */
     uint64_t dropped;    /* dropped by TR_OVERFLOW_DROP_NEWEST / _OLDEST */
     uint64_t overruns;   /* accepted past the bound (TR_OVERFLOW_BLOCK, see there) */
