@@ -422,8 +422,10 @@ TR_API size_t tr_msg_size(const tr_msg *m);
 TR_API int64_t tr_msg_i64(const tr_msg *m);
 /* Nonzero for a reply (tr_reply*), TR_MSG_ASK_TIMEOUT and TR_MSG_ASK_FAILED. */
 TR_API int tr_msg_is_reply(const tr_msg *m);
-/* The reference of the ask a reply or timeout belongs to, or of the monitor
- * a TR_MSG_DOWN belongs to (0 otherwise). */
+/* The reference of the ask a request (made by tr_ask / tr_ask_async), a
+ * reply or a timeout belongs to, or of the monitor a TR_MSG_DOWN belongs to;
+ * 0 for a plain send. So a receiver tells an ask from a plain send by
+ * tr_msg_ref(m) != 0 && !tr_msg_is_reply(m). */
 TR_API uint32_t tr_msg_ref(const tr_msg *m);
 /* Of a TR_MSG_EXIT or TR_MSG_DOWN: the actor that exited (or sent the exit
  * signal) and its reason. TR_PID_NONE / 0 for any other message. */
@@ -508,8 +510,9 @@ TR_API int tr_reply_i64(tr_ctx *cx, const tr_msg *m, int64_t value);
  * timeout is counted as a dead letter. It never waits for a reply that cannot
  * come: returns at once TR_ENOACTOR when the actor exits (or crashes) before
  * replying, TR_ENOREPLY when its receive returned 0 without replying or
- * forwarding the request, TR_EUNHANDLED when receive returned that, and
- * TR_ESTOPPED when the system stops. Other returns: 0, TR_ETIMEDOUT,
+ * forwarding the request, TR_EUNHANDLED when receive returned that, TR_EFULL
+ * when the request (or a forward of it) was refused or dropped by a full
+ * bounded mailbox, and TR_ESTOPPED when the system stops. Other returns: 0, TR_ETIMEDOUT,
  * TR_EINACTOR (called inside an actor callback: use tr_ask_async), TR_EINVAL
  * (a NULL argument; req not consumed), TR_ENOMEM (no reply address could be
  * made), or an error of tr_msg_send. Any number of plain threads at once (up

@@ -235,7 +235,7 @@ enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
         /* A bounded mailbox: the message is out of it now (and dropped if it
            is the oldest of an overfull DROP_OLDEST mailbox). */
         if ((m->flags & TR_MSGF_COUNTED) && tr_mailbox_took(sys, w, a)) {
-            tr_msg_release(sys, w, m);
+            tr_msg_shed(sys, w, m);
             continue;
         }
         deliver(&cb, m);

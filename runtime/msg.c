@@ -72,6 +72,12 @@ void tr_msg_dead_letter(tr_system *sys, tr_worker *w, tr_msg *m) {
     tr_msg_release(sys, w, m);
 }
 
+void tr_msg_shed(tr_system *sys, tr_worker *w, tr_msg *m) {
+    if (tr_msg_is_request(m))
+        tr_ask_fail(sys, w, m->sender, m->ref, m->to, TR_EFULL);
+    tr_msg_release(sys, w, m);
+}
+
 void tr_msg_undeliverable(tr_system *sys, tr_worker *w, tr_msg *m) {
     if (m->kind >= TR_KIND_FIRST_SIGNAL) {
         tr_signal_undeliverable(sys, w, m);
@@ -123,12 +129,16 @@ int tr_msg_deliver(tr_system *sys, tr_worker *w, tr_pid to, tr_msg *m) {
     if (w)
         tr_outbox_flush(w);               /* keep the order of this callback's sends */
     if (cap && m->kind == TR_KIND_USER) { /* system messages bypass the bound */
-        switch (tr_mailbox_admit(sys, w, a, to, cap, m)) {
-        case TR_ADMIT_OK: break;
-        case TR_ADMIT_DROPPED: tr_msg_release(sys, w, m); return 0;
-        case TR_ADMIT_REFUSED: tr_msg_release(sys, w, m); return TR_EFULL;
-        case TR_ADMIT_STOPPED: tr_msg_release(sys, w, m); return TR_ESTOPPED;
-        case TR_ADMIT_TIMEDOUT: tr_msg_release(sys, w, m); return TR_ETIMEDOUT;
+        enum tr_admit admit = tr_mailbox_admit(sys, w, a, to, cap, m);
+        if (admit != TR_ADMIT_OK) {
+            if (admit == TR_ADMIT_DROPPED) { /* the send itself succeeded */
+                tr_msg_shed(sys, w, m);
+                return 0;
+            }
+            tr_msg_release(sys, w, m);
+            return admit == TR_ADMIT_REFUSED   ? TR_EFULL
+                   : admit == TR_ADMIT_STOPPED ? TR_ESTOPPED
+                                               : TR_ETIMEDOUT;
         }
     }
     if (tr_mpsc_push(&a->mailbox, &m->node))
@@ -258,8 +268,8 @@ int tr_msg_forward(tr_ctx *cx, tr_pid to, tr_msg *m) {
     tr_pid asker = m->sender;
     uint32_t ref = tr_msg_is_request(m) ? m->ref : 0;
     int rc = tr_msg_deliver(cb->sys, cb->worker, to, m);
-    if (rc == TR_ENOACTOR && ref) /* the request is lost: its asker need not wait */
-        tr_ask_fail(cb->sys, cb->worker, asker, ref, to, TR_ENOACTOR);
+    if (rc && ref) /* the request is lost (dead or full receiver): its asker need not wait */
+        tr_ask_fail(cb->sys, cb->worker, asker, ref, to, rc);
     return rc;
 }
 

@@ -100,6 +100,10 @@ void tr_outbox_flush(struct tr_worker *w);
  * frees it. */
 TR_COLD void tr_msg_dead_letter(struct tr_system *sys, struct tr_worker *w, tr_msg *m);
 
+/* A message a drop policy sheds (already counted): if it was a request, its
+ * asker learns at once (TR_EFULL) that no reply will come. Frees m. */
+TR_COLD void tr_msg_shed(struct tr_system *sys, struct tr_worker *w, tr_msg *m);
+
 /* A message that was in a mailbox when its actor exited (or the system
  * stopped): a dead letter, and if it was a request its asker learns at once
  * that no reply will come. */

@@ -132,7 +132,7 @@ int tr_stash_fill(tr_system *sys, tr_worker *w, tr_actor *a) {
         if (m->flags & TR_MSGF_COUNTED) { /* out of the bounded mailbox now */
             m->flags &= (uint8_t)~TR_MSGF_COUNTED;
             if (tr_mailbox_took(sys, w, a)) { /* the oldest of an overfull one */
-                tr_msg_release(sys, w, m);
+                tr_msg_shed(sys, w, m);
                 continue;
             }
         }

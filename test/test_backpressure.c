@@ -5,7 +5,8 @@
  * sent exactly, and what arrives is the right subset in order; a plain
  * thread's send waits for room, up to its timeout; chains and cycles of full
  * mailboxes finish; a stop and an exit signal get through full mailboxes with
- * muted senders; mailbox statistics are exact. */
+ * muted senders; an ask dropped or refused by a full mailbox fails at once;
+ * mailbox statistics are exact. */
 #include "check.h"
 
 #include <stdatomic.h>
@@ -326,6 +327,56 @@ static void stop_and_kill_get_through(void) {
     CHECK_EQ(st.muted_now, 0);
 }
 
+/* ---- asks are not lost to full mailboxes ---- */
+
+static tr_pid g_forward_to;
+
+static int forwarder_receive(tr_ctx *cx, void *state, tr_msg *m) {
+    (void)state;
+    CHECK_EQ(tr_msg_forward(cx, g_forward_to, m), TR_EFULL);
+    return 0;
+}
+
+static void fill_held(tr_system *sys, tr_pid held) {
+    atomic_store(&g_hold, 1);
+    atomic_store(&g_holding, 0);
+    CHECK_EQ(tr_send_i64(sys, held, MSG_HOLD, 0), 0);
+    while (!atomic_load(&g_holding))
+        ;
+    for (int64_t i = 0; i < SMALL_CAP; i++)
+        CHECK_EQ(tr_send_i64(sys, held, MSG_VALUE, i), 0);
+}
+
+static void asks_are_not_lost_to_full_mailboxes(void) {
+    const tr_actor_spec drop_spec = {.name = "held drop",
+                                     .receive = held_receive,
+                                     .mailbox_capacity = SMALL_CAP,
+                                     .overflow = TR_OVERFLOW_DROP_NEWEST};
+    const tr_actor_spec fail_spec = {.name = "held fail",
+                                     .receive = held_receive,
+                                     .mailbox_capacity = SMALL_CAP,
+                                     .overflow = TR_OVERFLOW_FAIL};
+    static const tr_actor_spec forwarder_spec = {.name = "forwarder", .receive = forwarder_receive};
+    atomic_store(&g_narrived, 0);
+    for (int round = 0; round < 2; round++) {
+        tr_system *sys = check_system(2, 64);
+        tr_pid held = check_spawn(sys, round ? &fail_spec : &drop_spec, NULL);
+        fill_held(sys, held);
+        int64_t out = 0;
+        if (round == 0) { /* dropped: the asker is told at once */
+            CHECK_EQ(tr_ask_i64(sys, held, MSG_VALUE, 99, &out, -1), TR_EFULL);
+        } else { /* a forward refused: the original asker is told */
+            g_forward_to = held;
+            tr_pid fwd = check_spawn(sys, &forwarder_spec, NULL);
+            CHECK_EQ(tr_ask_i64(sys, fwd, MSG_VALUE, 99, &out, -1), TR_EFULL);
+            CHECK_EQ(tr_send_i64(sys, fwd, CHECK_MSG_EXIT, 0), 0);
+        }
+        atomic_store(&g_hold, 0);
+        CHECK_EQ(tr_system_stop(sys), 0);
+        check_finish(sys);
+    }
+}
+
 int main(void) {
     RUN(block_loses_nothing_and_keeps_the_bound);
     RUN(fail_refuses_past_the_bound);
@@ -334,5 +385,6 @@ int main(void) {
     RUN(plain_send_waits_for_room);
     RUN(chains_and_cycles_finish);
     RUN(stop_and_kill_get_through);
+    RUN(asks_are_not_lost_to_full_mailboxes);
     return check_summary();
 }
