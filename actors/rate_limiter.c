@@ -1,0 +1,226 @@
+/* rate_limiter.c — see troupe/flow.h, "Rate limiter".
+ *
+ * The bucket is kept in exact integer arithmetic: one token is worth
+ * period_ns units, and every nanosecond adds `rate` units, so no rounding
+ * ever lets through more than the configured rate. The bounds on burst and
+ * period keep a full bucket (burst * period_ns) within 64 bits.
+ *
+ * The bucket is refilled from the clock whenever the limiter runs; a timer
+ * message (tr_send_after, to itself) only makes sure it runs when the next
+ * token is due while messages wait. At most one such timer is pending: there
+ * is no cancel, and one is all the queue needs. */
+#include <troupe/flow.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MSG_TICK (TR_FLOW_MSG_BASE + 0x11) /* the refill timer, from the limiter to itself */
+
+/* A delayed message: a copy of its type and payload. */
+typedef struct item {
+    struct item *next;
+    uint32_t type;
+    size_t size;
+    unsigned char data[];
+} item;
+
+typedef struct limiter {
+    tr_rl_config cfg;
+    tr_pid self;
+    uint64_t token;   /* units per token: the period in ns */
+    uint64_t level;   /* units in the bucket, <= burst * token */
+    uint64_t last_ns; /* when the bucket was last refilled */
+    item *head, *tail;
+    int tick_pending;
+    tr_rl_stats stats;
+} limiter;
+
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void refill(limiter *l) {
+    uint64_t now = now_ns(), elapsed = now - l->last_ns;
+    uint64_t room = (uint64_t)l->cfg.burst * l->token - l->level;
+    l->last_ns = now;
+    /* elapsed * rate overflows only well past the point where the bucket is full */
+    if (elapsed >= room / l->cfg.rate + 1)
+        l->level += room;
+    else
+        l->level += elapsed * l->cfg.rate;
+}
+
+static int take_token(limiter *l) {
+    if (l->level < l->token)
+        return 0;
+    l->level -= l->token;
+    return 1;
+}
+
+/* Sends waiting messages while tokens last. */
+static void release(limiter *l, tr_system *sys) {
+    while (l->head && take_token(l)) {
+        item *it = l->head;
+        if (tr_send(sys, l->cfg.target, it->type, it->data, it->size) == TR_ENOMEM) {
+            l->level += l->token; /* not sent: try again at the next tick */
+            return;
+        }
+        /* any other failure is the runtime's to count (a dead letter, say) */
+        if (!(l->head = it->next))
+            l->tail = NULL;
+        l->stats.queued--;
+        free(it);
+    }
+}
+
+/* While messages wait, a tick is due when the next token is. */
+static void tick_schedule(limiter *l, tr_ctx *cx) {
+    if (!l->head || l->tick_pending)
+        return;
+    uint64_t missing = l->level < l->token ? l->token - l->level : 0;
+    uint64_t ns = (missing + l->cfg.rate - 1) / l->cfg.rate;
+    uint32_t ms = (uint32_t)((ns + 999999u) / 1000000u);
+    /* Without a timer (no memory), the next message to arrive releases them. */
+    if (tr_send_after(cx, ms ? ms : 1, l->self, MSG_TICK, NULL, 0) == 0)
+        l->tick_pending = 1;
+}
+
+static int enqueue(limiter *l, tr_msg *m) {
+    size_t size = tr_msg_size(m);
+    item *it = malloc(sizeof *it + size);
+    if (!it)
+        return TR_ENOMEM;
+    it->next = NULL;
+    it->type = tr_msg_type(m);
+    it->size = size;
+    if (size)
+        memcpy(it->data, tr_msg_data(m), size);
+    *(l->tail ? &l->tail->next : &l->head) = it;
+    l->tail = it;
+    l->stats.queued++;
+    return 0;
+}
+
+/* A request (an ask) being received carries its ask's reference. */
+static int is_request(const tr_msg *m) {
+    return tr_msg_ref(m) != 0 && !tr_msg_is_reply(m);
+}
+
+/* Answers request m with a refusal. Without memory for it, receive returns
+ * without a reply and the runtime answers the asker TR_ENOREPLY. */
+static void refuse(tr_ctx *cx, const tr_msg *m) {
+    tr_msg *r;
+    int64_t why = TR_EFULL;
+    if (tr_msg_create(tr_ctx_system(cx), TR_FLOW_MSG_REFUSED, sizeof why, &r) == 0) {
+        memcpy(tr_msg_data(r), &why, sizeof why);
+        tr_reply_msg(cx, m, r);
+    }
+}
+
+/* A message to pass on: now, later or never. */
+static void admit(limiter *l, tr_ctx *cx, tr_msg *m) {
+    if (!l->head && take_token(l)) {
+        /* A failed forward (a dead target) is counted by the runtime, which
+           also fails a forwarded request's ask. */
+        if (tr_msg_forward(cx, l->cfg.target, m) == 0)
+            l->stats.forwarded++;
+        return;
+    }
+    int request = is_request(m);
+    if (!request && l->stats.queued < l->cfg.queue_limit && enqueue(l, m) == 0) {
+        l->stats.delayed++;
+        return;
+    }
+    l->stats.refused++;
+    if (request)
+        refuse(cx, m);
+}
+
+static int rl_init(tr_ctx *cx, void *state, const void *arg) {
+    limiter *l = state;
+    l->cfg = *(const tr_rl_config *)arg;
+    if (!l->cfg.period_ms)
+        l->cfg.period_ms = 1000;
+    l->self = tr_self(cx);
+    l->token = (uint64_t)l->cfg.period_ms * 1000000u;
+    l->level = (uint64_t)l->cfg.burst * l->token;
+    l->last_ns = now_ns();
+    return 0;
+}
+
+static int rl_receive(tr_ctx *cx, void *state, tr_msg *m) {
+    limiter *l = state;
+    uint32_t type = tr_msg_type(m);
+    if (type == TR_RL_MSG_STATS)
+        return tr_reply(cx, m, &l->stats, sizeof l->stats);
+    refill(l);
+    release(l, tr_ctx_system(cx));
+    if (type == MSG_TICK && tr_msg_sender(m) == l->self)
+        l->tick_pending = 0;
+    else if (!tr_msg_is_reply(m)) /* a reply (to a delayed copy) is not traffic */
+        admit(l, cx, m);
+    tick_schedule(l, cx);
+    return 0;
+}
+
+static void rl_terminate(tr_ctx *cx, void *state, int reason) {
+    (void)cx;
+    (void)reason;
+    limiter *l = state;
+    while (l->head) {
+        item *it = l->head;
+        l->head = it->next;
+        free(it);
+    }
+}
+
+static const tr_actor_spec rl_actor = {
+    .name = "rate limiter",
+    .state_size = sizeof(limiter),
+    .init = rl_init,
+    .receive = rl_receive,
+    .terminate = rl_terminate,
+};
+
+static int config_ok(const tr_rl_config *cfg) {
+    return cfg && cfg->target > 0 && cfg->rate >= 1 && cfg->burst >= 1 &&
+           cfg->burst <= TR_RL_BURST_MAX && cfg->period_ms <= TR_RL_PERIOD_MAX_MS;
+}
+
+tr_pid tr_rl_start(tr_system *sys, const tr_rl_config *cfg) {
+    if (!sys || !config_ok(cfg))
+        return TR_EINVAL;
+    return tr_spawn(sys, &rl_actor, cfg);
+}
+
+tr_pid tr_rl_start_link(tr_ctx *cx, const tr_rl_config *cfg) {
+    if (!tr_ctx_system(cx))
+        return TR_ENOTACTOR;
+    if (!config_ok(cfg))
+        return TR_EINVAL;
+    return tr_spawn_link(cx, &rl_actor, cfg);
+}
+
+int tr_rl_stats_read(tr_msg *m, tr_rl_stats *out) {
+    if (!m || !out)
+        return TR_EINVAL;
+    if (tr_msg_type(m) != TR_RL_MSG_STATS || !tr_msg_is_reply(m) || tr_msg_size(m) != sizeof *out)
+        return TR_EBADMSG;
+    memcpy(out, tr_msg_data(m), sizeof *out);
+    return 0;
+}
+
+int tr_rl_stats_get(tr_system *sys, tr_pid rl, tr_rl_stats *out, int timeout_ms) {
+    if (!sys || rl <= 0 || !out)
+        return TR_EINVAL;
+    tr_msg *req, *reply;
+    int rc = tr_msg_create(sys, TR_RL_MSG_STATS, 0, &req);
+    if (rc == 0 && (rc = tr_ask(sys, rl, req, &reply, timeout_ms)) == 0) {
+        rc = tr_rl_stats_read(reply, out);
+        tr_msg_free(reply);
+    }
+    return rc;
+}
