@@ -467,8 +467,10 @@ TR_API int tr_send_timed(tr_system *sys, tr_pid to, uint32_t type, const void *d
 
 /* ---- Mailbox statistics ---------------------------------------------------- */
 
-/* An actor's mailbox, as tr_actor_stats reports it. For an unbounded mailbox
- * only depth is counted (capacity 0, the rest 0). */
+/* An actor's mailbox, as tr_actor_stats reports it. An unbounded mailbox
+ * keeps no count of its messages (that would cost every send an atomic add):
+ * capacity, depth, high_water, accepted, refused, dropped and overruns are 0;
+ * muted counts for any actor. */
 typedef struct tr_mailbox_stats {
     uint32_t capacity;
     uint32_t depth;      /* ordinary messages queued now (or being queued) */
