@@ -45,10 +45,7 @@ int tr_inbox_receive(tr_inbox *ib, tr_msg **out, int timeout_ms) {
     if (tr_in_callback())
         return TR_EINACTOR;
     tr_system *sys = tr_waiter_system(waiter_of(ib));
-    tr_api_enter(sys);
-    int rc = inbox_receive(sys, waiter_of(ib), out, timeout_ms);
-    tr_api_leave(sys);
-    return rc;
+    TR_API_CALL(sys, int, inbox_receive(sys, waiter_of(ib), out, timeout_ms));
 }
 
 int tr_inbox_send(tr_inbox *ib, tr_pid to, uint32_t type, const void *data, size_t size) {

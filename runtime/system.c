@@ -164,7 +164,8 @@ int tr_system_stop(tr_system *sys) {
  * sleep), and no init is running (a spawn is counted before its init, and the
  * system is not done while it counts). */
 static void wait_for_callers(tr_system *sys, int allowed_waits) {
-    while (atomic_load(&sys->callers) > (allowed_waits ? atomic_load(&sys->wait_callers) : 0))
+    while (atomic_load(&sys->callers) > (allowed_waits ? atomic_load(&sys->wait_callers) : 0) ||
+           tr_callers_inside(sys, allowed_waits))
         uv_sleep(1);
 }
 
@@ -205,11 +206,18 @@ int tr_system_wait(tr_system *sys, int timeout_ms) {
         return TR_EINVAL;
     if (tr_in_callback())
         return TR_EINACTOR;
-    tr_api_enter(sys);
-    atomic_fetch_add(&sys->wait_callers, 1);
+    int slot = tr_api_enter(sys);
+    _Atomic int *waiting = slot ? &tr_tls_caller->waiting : NULL;
+    if (waiting)
+        atomic_store(waiting, 1);
+    else
+        atomic_fetch_add(&sys->wait_callers, 1);
     int rc = system_wait(sys, timeout_ms);
-    atomic_fetch_sub(&sys->wait_callers, 1);
-    tr_api_leave(sys);
+    if (waiting)
+        atomic_store(waiting, 0);
+    else
+        atomic_fetch_sub(&sys->wait_callers, 1);
+    tr_api_leave(sys, slot);
     return rc;
 }
 

@@ -4,6 +4,7 @@
 #define TR_SYSTEM_H
 
 #include "actor.h"
+#include "callers.h"
 #include "globalq.h"
 #include "mailbox.h"
 #include "mute.h"
@@ -81,7 +82,7 @@ struct tr_system {
     _Alignas(64) _Atomic uint32_t nparked; /* ...what parking workers write */
     _Atomic uint32_t nsearching;           /* idle workers looking for work before parking */
     _Atomic uint32_t ref_seq;              /* references of plain-thread asks */
-    _Alignas(64) _Atomic uint32_t callers; /* plain threads inside the API (tr_api_enter) */
+    _Alignas(64) _Atomic uint32_t callers; /* calls nested in another system's (callers.h) */
     _Atomic uint32_t wait_callers;         /* ...of which inside tr_system_wait */
     _Atomic uint32_t muted_now;            /* actors muted at the moment */
 
@@ -155,24 +156,49 @@ static inline int64_t tr_caller_id(void) {
     return cb ? atomic_load_explicit(&cb->actor->pid, memory_order_relaxed) : tr_thread_id();
 }
 
-/* Plain threads inside the API are counted so that tr_system_shutdown frees
- * nothing under them. Workers are not counted: shutdown joins them. Every
- * public entry point that plain threads may call runs its body through
- * TR_API_CALL. */
-static inline void tr_api_enter(tr_system *sys) {
-    atomic_fetch_add_explicit(&sys->callers, 1, memory_order_seq_cst);
+/* Plain threads inside the API are tracked (callers.h) so that
+ * tr_system_shutdown frees nothing under them. Workers are not: shutdown
+ * joins them. Every public entry point that plain threads may call runs its
+ * body through TR_API_CALL. tr_api_enter returns how it counted the call,
+ * for tr_api_leave. */
+static inline int tr_api_enter(tr_system *sys) {
+    tr_caller_slot *s = tr_tls_caller;
+    if (!s)
+        s = tr_caller_slot_make();
+    if (s && s->depth == 0) {
+        if (tr_callers_fenceless) {
+            atomic_store_explicit(&s->sys, sys, memory_order_relaxed);
+            atomic_signal_fence(memory_order_seq_cst); /* the store before any read of sys */
+        } else {
+            atomic_store(&s->sys, sys);
+        }
+        s->depth = 1;
+        return 1;
+    }
+    if (s && atomic_load_explicit(&s->sys, memory_order_relaxed) == sys) {
+        s->depth++;
+        return 1;
+    }
+    atomic_fetch_add_explicit(&sys->callers, 1, memory_order_seq_cst); /* nested elsewhere */
+    return 0;
 }
-static inline void tr_api_leave(tr_system *sys) {
-    atomic_fetch_sub_explicit(&sys->callers, 1, memory_order_release);
+static inline void tr_api_leave(tr_system *sys, int slot) {
+    if (!slot) {
+        atomic_fetch_sub_explicit(&sys->callers, 1, memory_order_release);
+        return;
+    }
+    tr_caller_slot *s = tr_tls_caller;
+    if (--s->depth == 0)
+        atomic_store_explicit(&s->sys, NULL, memory_order_release);
 }
 #define TR_API_CALL(sys, type, call)                                                               \
     do {                                                                                           \
         tr_system *api_sys_ = (sys); /* once: call may free what sys was read from */              \
         if (tr_worker_of(api_sys_))                                                                \
             return call;                                                                           \
-        tr_api_enter(api_sys_);                                                                    \
+        int api_slot_ = tr_api_enter(api_sys_);                                                    \
         type api_result_ = call;                                                                   \
-        tr_api_leave(api_sys_);                                                                    \
+        tr_api_leave(api_sys_, api_slot_);                                                         \
         return api_result_;                                                                        \
     } while (0)
 

@@ -240,10 +240,7 @@ int tr_ask(tr_system *sys, tr_pid to, tr_msg *req, tr_msg **reply, int timeout_m
         return rc;
     if (tr_in_callback())
         return tr_msg_consume(req, TR_EINACTOR);
-    tr_api_enter(sys);
-    rc = ask(sys, to, req, reply, timeout_ms);
-    tr_api_leave(sys);
-    return rc;
+    TR_API_CALL(sys, int, ask(sys, to, req, reply, timeout_ms));
 }
 
 int tr_ask_i64(tr_system *sys, tr_pid to, uint32_t type, int64_t arg, int64_t *out,
