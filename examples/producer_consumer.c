@@ -1,12 +1,16 @@
-/* producer_consumer.c — a bounded mailbox pushing back, and a system that
- * stops by itself when the work is done.
+/* producer_consumer.c — backpressure with a bounded mailbox, and a system
+ * that stops by itself when the work is done.
  *
  * PRODUCERS producer actors each send ITEMS numbered items to one dispatcher
- * whose mailbox holds at most CAPACITY messages (spec.mailbox_capacity, fail
- * policy). A send that finds it full returns TR_EFULL; the producer keeps its
- * place and sends itself a "retry" message, so it tries again on its next turn
- * without ever blocking a worker. The dispatcher forwards each item (zero
- * copy) round-robin to CONSUMERS consumer actors.
+ * whose mailbox holds at most CAPACITY messages (spec.mailbox_capacity) with
+ * the TR_OVERFLOW_BLOCK policy. A producer just sends: CHUNK items per
+ * callback, then a message to itself to go on. When one of its sends finds
+ * the dispatcher's mailbox full, the runtime mutes the producer once that
+ * callback returns and runs it again when the dispatcher has worked its
+ * mailbox down; no send fails, nothing is retried, no worker ever blocks, and
+ * the dispatcher's mailbox never holds more than CAPACITY + PRODUCERS * CHUNK
+ * messages. The dispatcher forwards each item (zero copy) round-robin to
+ * CONSUMERS consumer actors.
  *
  * Stopping needs no timer and no global flag: a producer ends its stream with
  * DONE and exits; per-pair ordering puts DONE after that producer's items, so
@@ -14,13 +18,15 @@
  * everything, sends DONE to each consumer and exits; each consumer exits on
  * DONE, and when the last actor exits the system stops, which is what main's
  * tr_system_wait waits for. Exit status 0 only if every item was consumed
- * exactly once (the count, the sum and the sum of squares all match). */
+ * exactly once (the count, the sum and the sum of squares all match), the
+ * system stopped cleanly, and the dispatcher's mailbox stayed within its
+ * bound. */
 #include <troupe.h>
 
 #include <stdio.h>
 
-enum { PRODUCERS = 4, CONSUMERS = 3, ITEMS = 25000, CAPACITY = 16, CHUNK = 64 };
-enum { MSG_GO = 1, MSG_RETRY, MSG_ITEM, MSG_DONE };
+enum { PRODUCERS = 4, CONSUMERS = 3, ITEMS = 25000, CAPACITY = 64, CHUNK = 16 };
+enum { MSG_GO = 1, MSG_ITEM, MSG_DONE };
 
 /* What a consumer took: written by its terminate, read by main after the stop. */
 typedef struct tally {
@@ -52,28 +58,23 @@ static int producer_init(tr_ctx *cx, void *state, const void *arg) {
     return 0;
 }
 
-/* Sends up to CHUNK messages, then yields the worker by sending itself GO. */
-static int produce(tr_ctx *cx, producer *p) {
+/* Sends the next CHUNK messages (items, and DONE after the last one, then it
+ * exits), then asks itself to go on: the runtime may mute the producer
+ * between two such callbacks. */
+static int producer_receive(tr_ctx *cx, void *state, tr_msg *m) {
+    producer *p = state;
+    if (tr_msg_type(m) != MSG_GO)
+        return TR_EUNHANDLED;
     tr_system *sys = tr_ctx_system(cx);
-    for (int i = 0; i < CHUNK; i++) {
+    for (int i = 0; i < CHUNK; i++, p->next++) {
         int rc = p->next < p->end ? tr_send_i64(sys, p->dispatcher, MSG_ITEM, p->next)
                                   : tr_send_i64(sys, p->dispatcher, MSG_DONE, 0);
-        if (rc == TR_EFULL) /* refused and freed: same item again on the next turn */
-            return tr_send_i64(sys, tr_self(cx), MSG_RETRY, 0);
         if (rc < 0)
             return rc;
-        if (p->next++ == p->end) /* DONE went through */
+        if (p->next == p->end) /* that was DONE */
             return tr_exit(cx, 0);
     }
     return tr_send_i64(sys, tr_self(cx), MSG_GO, 0);
-}
-
-static int producer_receive(tr_ctx *cx, void *state, tr_msg *m) {
-    switch (tr_msg_type(m)) {
-    case MSG_GO:
-    case MSG_RETRY: return produce(cx, state);
-    }
-    return TR_EUNHANDLED;
 }
 
 static const tr_actor_spec producer_spec = {
@@ -85,8 +86,13 @@ static const tr_actor_spec producer_spec = {
 
 /* ---- Dispatcher ----------------------------------------------------------- */
 
-typedef struct dispatcher {
+typedef struct dispatcher_arg {
     tr_pid consumers[CONSUMERS];
+    uint32_t *high_water; /* where the dispatcher leaves its mailbox's largest depth */
+} dispatcher_arg;
+
+typedef struct dispatcher {
+    dispatcher_arg arg;
     unsigned turn; /* round-robin position */
     unsigned producers_done;
 } dispatcher;
@@ -94,25 +100,28 @@ typedef struct dispatcher {
 static int dispatcher_init(tr_ctx *cx, void *state, const void *arg) {
     (void)cx;
     dispatcher *d = state;
-    const tr_pid *consumers = arg;
-    for (int i = 0; i < CONSUMERS; i++)
-        d->consumers[i] = consumers[i];
+    d->arg = *(const dispatcher_arg *)arg;
     return 0;
 }
 
 static int dispatcher_receive(tr_ctx *cx, void *state, tr_msg *m) {
     dispatcher *d = state;
     switch (tr_msg_type(m)) {
-    case MSG_ITEM: return tr_msg_forward(cx, d->consumers[d->turn++ % CONSUMERS], m);
-    case MSG_DONE:
+    case MSG_ITEM: return tr_msg_forward(cx, d->arg.consumers[d->turn++ % CONSUMERS], m);
+    case MSG_DONE: {
         if (++d->producers_done < PRODUCERS)
             return 0;
-        for (int i = 0; i < CONSUMERS; i++) {
-            int rc = tr_send_i64(tr_ctx_system(cx), d->consumers[i], MSG_DONE, 0);
-            if (rc < 0)
+        tr_system *sys = tr_ctx_system(cx);
+        tr_mailbox_stats ms;
+        int rc = tr_actor_stats(sys, tr_self(cx), &ms);
+        if (rc < 0)
+            return rc;
+        *d->arg.high_water = ms.high_water;
+        for (int i = 0; i < CONSUMERS; i++)
+            if ((rc = tr_send_i64(sys, d->arg.consumers[i], MSG_DONE, 0)) < 0)
                 return rc;
-        }
         return tr_exit(cx, 0);
+    }
     }
     return TR_EUNHANDLED;
 }
@@ -123,7 +132,7 @@ static const tr_actor_spec dispatcher_spec = {
     .init = dispatcher_init,
     .receive = dispatcher_receive,
     .mailbox_capacity = CAPACITY,
-    .overflow = TR_OVERFLOW_FAIL,
+    .overflow = TR_OVERFLOW_BLOCK, /* senders are muted while it is full */
 };
 
 /* ---- Consumers ------------------------------------------------------------ */
@@ -180,16 +189,18 @@ static int fail(const char *what, int code) {
 
 int main(void) {
     tally tallies[CONSUMERS] = {{0}};
-    tr_pid consumers[CONSUMERS], producers[PRODUCERS];
+    tr_pid producers[PRODUCERS];
+    uint32_t high_water = 0;
+    dispatcher_arg darg = {.high_water = &high_water};
     tr_system *sys;
     int rc = tr_system_create(NULL, &sys);
     if (rc < 0)
         return fail("tr_system_create", rc);
 
     for (int i = 0; i < CONSUMERS; i++)
-        if ((consumers[i] = tr_spawn(sys, &consumer_spec, &tallies[i])) < 0)
-            return fail("spawn consumer", (int)consumers[i]);
-    tr_pid d = tr_spawn(sys, &dispatcher_spec, consumers);
+        if ((darg.consumers[i] = tr_spawn(sys, &consumer_spec, &tallies[i])) < 0)
+            return fail("spawn consumer", (int)darg.consumers[i]);
+    tr_pid d = tr_spawn(sys, &dispatcher_spec, &darg);
     if (d < 0)
         return fail("spawn dispatcher", (int)d);
     for (int i = 0; i < PRODUCERS; i++) {
@@ -197,13 +208,14 @@ int main(void) {
         if ((producers[i] = tr_spawn(sys, &producer_spec, &a)) < 0)
             return fail("spawn producer", (int)producers[i]);
     }
-    printf("spawned %d producers, a dispatcher (mailbox capacity %d), %d consumers\n", PRODUCERS,
-           CAPACITY, CONSUMERS);
+    printf("spawned %d producers, a dispatcher (mailbox capacity %d, block when full), %d "
+           "consumers\n",
+           PRODUCERS, CAPACITY, CONSUMERS);
 
     for (int i = 0; i < PRODUCERS; i++)
         if ((rc = tr_send_i64(sys, producers[i], MSG_GO, 0)) < 0)
             return fail("start producer", rc);
-    printf("producers started: %d items each\n", ITEMS);
+    printf("producers started: %d items each, %d sends per callback\n", ITEMS, CHUNK);
 
     rc = tr_system_wait(sys, 30000);
     if (rc < 0)
@@ -231,8 +243,15 @@ int main(void) {
         all.sum += tallies[i].sum;
         all.sum_sq += tallies[i].sum_sq;
     }
-    printf(" items; %llu sends refused with TR_EFULL and retried\n",
-           (unsigned long long)st.rejected);
+    printf(" items\n");
+    int bound = CAPACITY + PRODUCERS * CHUNK;
+    int bounded_ok =
+        high_water <= (uint32_t)bound && st.rejected == 0 && st.dropped == 0 && st.overruns == 0;
+    printf("producers muted %llu times; the dispatcher's mailbox peaked at %u (bound %d = capacity "
+           "%d + %d producers x %d); %llu refused, %llu dropped, %llu overruns: %s\n",
+           (unsigned long long)st.muted, high_water, bound, CAPACITY, PRODUCERS, CHUNK,
+           (unsigned long long)st.rejected, (unsigned long long)st.dropped,
+           (unsigned long long)st.overruns, bounded_ok ? "bounded" : "NOT BOUNDED");
     int consumed_ok =
         each_ok && all.count == want.count && all.sum == want.sum && all.sum_sq == want.sum_sq;
     printf("consumed %lld of %lld, sum %llu (want %llu), sum of squares %llu (want %llu): %s\n",
@@ -245,5 +264,5 @@ int main(void) {
 
     int stopped_ok =
         st.exited == PRODUCERS + CONSUMERS + 1 && st.dead_letters == 0 && st.unhandled == 0;
-    return consumed_ok && stopped_ok ? 0 : 1;
+    return consumed_ok && stopped_ok && bounded_ok ? 0 : 1;
 }

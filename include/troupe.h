@@ -225,7 +225,9 @@ typedef enum tr_overflow {
     TR_OVERFLOW_DROP_NEWEST,
     /* The new message is accepted and the oldest ordinary message queued is
      * dropped (when the receiver next takes one) and counted; the send
-     * returns 0. */
+     * returns 0. A sender faster than the receiver's takes could outrun the
+     * drops, so past twice the capacity the new message is dropped instead:
+     * at most 2 x capacity are ever queued. */
     TR_OVERFLOW_DROP_OLDEST,
 } tr_overflow;
 
@@ -473,7 +475,8 @@ TR_API int tr_send_timed(tr_system *sys, tr_pid to, uint32_t type, const void *d
  * muted counts for any actor. */
 typedef struct tr_mailbox_stats {
     uint32_t capacity;
-    uint32_t depth;      /* ordinary messages queued now (or being queued) */
+    uint32_t depth;      /* ordinary messages queued now (or being queued); a BLOCK
+                            mailbox counts a message until the turn that took it ends */
     uint32_t high_water; /* the largest depth reached */
     uint64_t accepted;   /* ordinary messages let in (DROP_OLDEST: some are dropped later) */
     uint64_t refused;    /* TR_EFULL answers (TR_OVERFLOW_FAIL) */

@@ -225,6 +225,9 @@ enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
        the mailbox first (signals.h). */
     int stashed =
         atomic_load_explicit(&a->signaled, memory_order_relaxed) && tr_stash_fill(sys, w, a);
+    int block = atomic_load_explicit(&a->capacity, memory_order_relaxed) &&
+                a->spec->overflow == TR_OVERFLOW_BLOCK;
+    uint32_t taken = 0;
     for (unsigned n = 1;; n++) {
         tr_node *node = stashed ? next_stashed(a, &stashed) : tr_mpsc_pop(&a->mailbox);
         if (!node) {
@@ -234,9 +237,13 @@ enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
         tr_msg *m = (tr_msg *)node;
         /* A bounded mailbox: the message is out of it now (and dropped if it
            is the oldest of an overfull DROP_OLDEST mailbox). */
-        if ((m->flags & TR_MSGF_COUNTED) && tr_mailbox_took(sys, w, a)) {
-            tr_msg_shed(sys, w, m);
-            continue;
+        if (m->flags & TR_MSGF_COUNTED) {
+            if (block) /* a BLOCK mailbox: accounted once, at the end of the turn */
+                taken++;
+            else if (tr_mailbox_took(sys, w, a)) {
+                tr_msg_shed(sys, w, m);
+                continue;
+            }
         }
         deliver(&cb, m);
         if (w->out_first) /* what the callback sent leaves when it returns */
@@ -246,6 +253,8 @@ enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
         if (n >= batch || atomic_load_explicit(&w->preempt, memory_order_relaxed))
             break;
     }
+    if (taken)
+        tr_mailbox_took_n(sys, w, a, taken);
     if (w->mute_to) { /* the callback found a full BLOCK mailbox */
         if (a->flags & TR_ACTORF_ZOMBIE)
             w->mute_to = NULL; /* it has exited: nothing to hold back */

@@ -49,6 +49,13 @@ int tr_mailbox_reset(tr_system *sys, tr_actor *a) {
     return 0;
 }
 
+/* Raises the high-water mark to depth if it is higher (senders and owner). */
+static void note_high_water(tr_mbox_counters *c, uint32_t depth) {
+    uint32_t hw = atomic_load_explicit(&c->high_water, memory_order_relaxed);
+    while (depth > hw && !atomic_compare_exchange_weak(&c->high_water, &hw, depth))
+        ;
+}
+
 /* ---- the sender's side ---- */
 
 /* A plain thread waits for room in a BLOCK mailbox: admitted only below
@@ -79,7 +86,7 @@ static enum tr_admit wait_for_room(tr_system *sys, tr_actor *a, uint32_t cap) {
  * muted (mute.h, step 1), else count an overrun. */
 static void block_sender(tr_system *sys, tr_worker *w, tr_actor *a, tr_pid to) {
     tr_callback *cb = tr_tls_cb;
-    if (w && cb && cb->worker == w && cb->current &&
+    if (w && cb && cb->worker == w && atomic_load_explicit(&w->in_callback, memory_order_relaxed) &&
         !atomic_load_explicit(&cb->actor->has_muters, memory_order_relaxed)) {
         if (!w->mute_to) {
             w->mute_to = a;
@@ -94,6 +101,15 @@ static void block_sender(tr_system *sys, tr_worker *w, tr_actor *a, tr_pid to) {
     TR_BUMP(sys, w, overruns);
 }
 
+void tr_mailbox_admit_chain(tr_system *sys, tr_worker *w, tr_actor *a, tr_pid to, uint32_t n) {
+    uint32_t old = atomic_fetch_add_explicit(&a->depth, n, memory_order_seq_cst);
+    tr_mbox_counters *c = tr_mbox_counters_of(&sys->mboxes, a->slot, 0);
+    if (c)
+        note_high_water(c, old + n);
+    if (old + n > atomic_load_explicit(&a->capacity, memory_order_relaxed))
+        block_sender(sys, w, a, to); /* its last message found the mailbox full */
+}
+
 enum tr_admit tr_mailbox_admit(tr_system *sys, tr_worker *w, tr_actor *a, tr_pid to, uint32_t cap,
                                tr_msg *m) {
     tr_overflow policy = a->spec->overflow;
@@ -105,7 +121,10 @@ enum tr_admit tr_mailbox_admit(tr_system *sys, tr_worker *w, tr_actor *a, tr_pid
         return r;
     }
     uint32_t old = atomic_fetch_add_explicit(&a->depth, 1, memory_order_seq_cst);
-    if (old < cap || policy == TR_OVERFLOW_DROP_OLDEST) {
+    /* DROP_OLDEST: the owner drops the excess as it takes messages out, but
+       a producer faster than those takes would grow the queue without end:
+       past twice the capacity the new message goes instead. */
+    if (old < cap || (policy == TR_OVERFLOW_DROP_OLDEST && old < 2 * cap)) {
         m->flags |= TR_MSGF_COUNTED;
         return TR_ADMIT_OK;
     }
@@ -116,7 +135,7 @@ enum tr_admit tr_mailbox_admit(tr_system *sys, tr_worker *w, tr_actor *a, tr_pid
     }
     atomic_fetch_sub_explicit(&a->depth, 1, memory_order_relaxed);
     tr_mbox_counters *c = tr_mbox_counters_of(&sys->mboxes, a->slot, 1);
-    if (policy == TR_OVERFLOW_DROP_NEWEST) {
+    if (policy != TR_OVERFLOW_FAIL) {
         if (c)
             counter_add(&c->dropped, 1);
         TR_BUMP(sys, w, dropped);
@@ -138,30 +157,34 @@ uint32_t tr_mailbox_low_watermark(const tr_actor *a) {
     return lw ? lw : 1;
 }
 
-int tr_mailbox_took(tr_system *sys, tr_worker *w, tr_actor *a) {
-    uint32_t old = atomic_fetch_sub_explicit(&a->depth, 1, memory_order_seq_cst);
+/* The owner took n counted messages out; old is the depth before. */
+static void took(tr_system *sys, tr_worker *w, tr_actor *a, uint32_t n, uint32_t old) {
     tr_mbox_counters *c = tr_mbox_counters_of(&sys->mboxes, a->slot, 0);
     if (c) { /* only the owner writes these two */
-        atomic_store_explicit(&c->taken, atomic_load_explicit(&c->taken, memory_order_relaxed) + 1,
+        atomic_store_explicit(&c->taken, atomic_load_explicit(&c->taken, memory_order_relaxed) + n,
                               memory_order_relaxed);
-        if (old > atomic_load_explicit(&c->high_water, memory_order_relaxed))
-            atomic_store_explicit(&c->high_water, old, memory_order_relaxed);
+        note_high_water(c, old);
     }
-    switch (a->spec->overflow) {
-    case TR_OVERFLOW_DROP_OLDEST:
-        if (old > atomic_load_explicit(&a->capacity, memory_order_relaxed)) {
-            if (c)
-                counter_add(&c->dropped, 1);
-            TR_BUMP(sys, w, dropped);
-            return 1;
-        }
+    if (a->spec->overflow == TR_OVERFLOW_BLOCK && old - n < tr_mailbox_low_watermark(a) &&
+        atomic_load(&a->has_muters)) /* step 3 of mute.h: seq_cst subtract, then this look */
+        tr_unmute_senders_of(sys, w, a, atomic_load_explicit(&a->pid, memory_order_relaxed));
+}
+
+void tr_mailbox_took_n(tr_system *sys, tr_worker *w, tr_actor *a, uint32_t n) {
+    took(sys, w, a, n, atomic_fetch_sub_explicit(&a->depth, n, memory_order_seq_cst));
+}
+
+int tr_mailbox_took(tr_system *sys, tr_worker *w, tr_actor *a) {
+    uint32_t old = atomic_fetch_sub_explicit(&a->depth, 1, memory_order_seq_cst);
+    took(sys, w, a, 1, old);
+    if (a->spec->overflow != TR_OVERFLOW_DROP_OLDEST ||
+        old <= atomic_load_explicit(&a->capacity, memory_order_relaxed))
         return 0;
-    case TR_OVERFLOW_BLOCK:
-        if (old - 1 < tr_mailbox_low_watermark(a) && atomic_load(&a->has_muters))
-            tr_unmute_senders_of(sys, w, a, atomic_load_explicit(&a->pid, memory_order_relaxed));
-        return 0;
-    default: return 0;
-    }
+    tr_mbox_counters *c = tr_mbox_counters_of(&sys->mboxes, a->slot, 0);
+    if (c)
+        counter_add(&c->dropped, 1);
+    TR_BUMP(sys, w, dropped);
+    return 1;
 }
 
 /* ---- the API ---- */

@@ -94,6 +94,10 @@ __attribute__((always_inline)) inline void tr_outbox_flush(tr_worker *w) {
     if (!first)
         return;
     w->out_first = NULL;
+    if (w->out_counted) { /* a BLOCK receiver: one add for the chain */
+        tr_mailbox_admit_chain(w->sys, w, w->out_to, w->out_pid, w->out_counted);
+        w->out_counted = 0;
+    }
     if (tr_mpsc_push_chain(&w->out_to->mailbox, &first->node, &w->out_last->node))
         tr_sched_ready(w->sys, w, w->out_to, 1);
 }
@@ -114,16 +118,23 @@ int tr_msg_deliver(tr_system *sys, tr_worker *w, tr_pid to, tr_msg *m) {
     /* Replies are not held to the asker's bound: it asked for them. */
     uint32_t cap =
         m->flags & TR_MSGF_REPLY ? 0 : atomic_load_explicit(&a->capacity, memory_order_relaxed);
-    if (w && atomic_load_explicit(&w->in_callback, memory_order_relaxed) && !cap) {
+    /* During a callback, sends to an unbounded receiver, or to a BLOCK one
+       (which takes every actor's send), go out as one chain. */
+    if (w && atomic_load_explicit(&w->in_callback, memory_order_relaxed) &&
+        (!cap || (m->kind == TR_KIND_USER && a->spec->overflow == TR_OVERFLOW_BLOCK))) {
+        if (cap)
+            m->flags |= TR_MSGF_COUNTED;
         if (w->out_first && w->out_to == a && w->out_pid == to) {
             atomic_store_explicit(&w->out_last->node.next, &m->node, memory_order_relaxed);
             w->out_last = m;
+            w->out_counted += cap != 0;
             return 0;
         }
         tr_outbox_flush(w);
         w->out_to = a;
         w->out_pid = to;
         w->out_first = w->out_last = m;
+        w->out_counted = cap != 0;
         return 0;
     }
     if (w)

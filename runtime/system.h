@@ -67,6 +67,7 @@ typedef struct tr_worker {
     tr_actor *out_to;
     tr_pid out_pid;
     tr_msg *out_first, *out_last;
+    uint32_t out_counted; /* how many of them count against a BLOCK bound */
     _Alignas(64) tr_runq runq;
 } tr_worker;
 
