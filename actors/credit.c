@@ -4,23 +4,17 @@
  * it owes each producer that has not reached a batch yet (an entry leaves
  * once its credits are granted, so only producers with a partial batch take
  * room). Both are plain memory owned by one actor: no locks. */
+#include "flow_common.h"
+
 #include <troupe/flow.h>
 
 #include <stdlib.h>
 #include <string.h>
 
-/* A message waiting for a credit: a copy of its type and payload. */
-typedef struct item {
-    struct item *next;
-    uint32_t type;
-    size_t size;
-    unsigned char data[];
-} item;
-
 struct tr_credit_sender {
     tr_pid to;
     uint32_t max_queued;
-    item *head, *tail;
+    flow_queue waiting; /* messages waiting for credits, oldest first */
     tr_credit_stats stats;
 };
 
@@ -41,11 +35,8 @@ int tr_credit_sender_create(tr_pid to, uint32_t window, uint32_t max_queued,
 }
 
 void tr_credit_sender_destroy(tr_credit_sender *cs) {
-    while (cs && cs->head) {
-        item *it = cs->head;
-        cs->head = it->next;
-        free(it);
-    }
+    if (cs)
+        flow_queue_clear(&cs->waiting);
     free(cs);
 }
 
@@ -66,20 +57,12 @@ int tr_credit_send(tr_ctx *cx, tr_credit_sender *cs, uint32_t type, const void *
         return TR_ENOTACTOR;
     if (!cs || (size && !data) || type >= TR_MSG_RESERVED)
         return TR_EINVAL;
-    if (!cs->head && cs->stats.credits > 0)
+    if (!cs->waiting.head && cs->stats.credits > 0)
         return send_one(sys, cs, type, data, size);
     if (cs->max_queued && cs->stats.queued >= cs->max_queued)
         return TR_EFULL;
-    item *it = malloc(sizeof *it + size);
-    if (!it)
+    if (flow_queue_push(&cs->waiting, type, data, size) != 0)
         return TR_ENOMEM;
-    it->next = NULL;
-    it->type = type;
-    it->size = size;
-    if (size)
-        memcpy(it->data, data, size);
-    *(cs->tail ? &cs->tail->next : &cs->head) = it;
-    cs->tail = it;
     cs->stats.waited++;
     if (++cs->stats.queued > cs->stats.high_water)
         cs->stats.high_water = cs->stats.queued;
@@ -98,15 +81,13 @@ int tr_credit_sender_handle(tr_ctx *cx, tr_credit_sender *cs, const tr_msg *m) {
     if (n <= 0)
         return TR_EBADMSG;
     cs->stats.credits += (uint64_t)n;
-    while (cs->head && cs->stats.credits > 0) {
-        item *it = cs->head;
+    while (cs->waiting.head && cs->stats.credits > 0) {
+        flow_item *it = cs->waiting.head;
         int rc = send_one(sys, cs, it->type, it->data, it->size);
         if (rc == TR_ENOMEM)
             return rc; /* it keeps waiting, at the head */
-        if (!(cs->head = it->next))
-            cs->tail = NULL;
+        flow_queue_drop(&cs->waiting);
         cs->stats.queued--;
-        free(it);
         if (rc)
             return rc;
     }

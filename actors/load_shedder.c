@@ -5,6 +5,8 @@
  * each one more is a request waiting in the worker's mailbox. Its decisions
  * depend only on the order of what reaches its own mailbox (requests, done
  * reports, exits), never on timing. */
+#include "flow_common.h"
+
 #include <troupe/flow.h>
 
 #include <stdlib.h>
@@ -182,22 +184,9 @@ int tr_shed_done(tr_ctx *cx, tr_pid shedder) {
 }
 
 int tr_shed_stats_read(tr_msg *m, tr_shed_stats *out) {
-    if (!m || !out)
-        return TR_EINVAL;
-    if (tr_msg_type(m) != TR_SHED_MSG_STATS || !tr_msg_is_reply(m) || tr_msg_size(m) != sizeof *out)
-        return TR_EBADMSG;
-    memcpy(out, tr_msg_data(m), sizeof *out);
-    return 0;
+    return flow_stats_read(m, TR_SHED_MSG_STATS, out, sizeof *out);
 }
 
 int tr_shed_stats_get(tr_system *sys, tr_pid shedder, tr_shed_stats *out, int timeout_ms) {
-    if (!sys || shedder <= 0 || !out)
-        return TR_EINVAL;
-    tr_msg *req, *reply;
-    int rc = tr_msg_create(sys, TR_SHED_MSG_STATS, 0, &req);
-    if (rc == 0 && (rc = tr_ask(sys, shedder, req, &reply, timeout_ms)) == 0) {
-        rc = tr_shed_stats_read(reply, out);
-        tr_msg_free(reply);
-    }
-    return rc;
+    return flow_stats_get(sys, shedder, TR_SHED_MSG_STATS, out, sizeof *out, timeout_ms);
 }

@@ -9,6 +9,8 @@
  * message (tr_send_after, to itself) only makes sure it runs when the next
  * token is due while messages wait. At most one such timer is pending: there
  * is no cancel, and one is all the queue needs. */
+#include "flow_common.h"
+
 #include <troupe/flow.h>
 
 #include <stdlib.h>
@@ -17,21 +19,13 @@
 
 #define MSG_TICK (TR_FLOW_MSG_BASE + 0x11) /* the refill timer, from the limiter to itself */
 
-/* A delayed message: a copy of its type and payload. */
-typedef struct item {
-    struct item *next;
-    uint32_t type;
-    size_t size;
-    unsigned char data[];
-} item;
-
 typedef struct limiter {
     tr_rl_config cfg;
     tr_pid self;
-    uint64_t token;   /* units per token: the period in ns */
-    uint64_t level;   /* units in the bucket, <= burst * token */
-    uint64_t last_ns; /* when the bucket was last refilled */
-    item *head, *tail;
+    uint64_t token;     /* units per token: the period in ns */
+    uint64_t level;     /* units in the bucket, <= burst * token */
+    uint64_t last_ns;   /* when the bucket was last refilled */
+    flow_queue waiting; /* delayed messages, oldest first */
     int tick_pending;
     tr_rl_stats stats;
 } limiter;
@@ -62,23 +56,21 @@ static int take_token(limiter *l) {
 
 /* Sends waiting messages while tokens last. */
 static void release(limiter *l, tr_system *sys) {
-    while (l->head && take_token(l)) {
-        item *it = l->head;
+    while (l->waiting.head && take_token(l)) {
+        flow_item *it = l->waiting.head;
         if (tr_send(sys, l->cfg.target, it->type, it->data, it->size) == TR_ENOMEM) {
             l->level += l->token; /* not sent: try again at the next tick */
             return;
         }
         /* any other failure is the runtime's to count (a dead letter, say) */
-        if (!(l->head = it->next))
-            l->tail = NULL;
+        flow_queue_drop(&l->waiting);
         l->stats.queued--;
-        free(it);
     }
 }
 
 /* While messages wait, a tick is due when the next token is. */
 static void tick_schedule(limiter *l, tr_ctx *cx) {
-    if (!l->head || l->tick_pending)
+    if (!l->waiting.head || l->tick_pending)
         return;
     uint64_t missing = l->level < l->token ? l->token - l->level : 0;
     uint64_t ns = (missing + l->cfg.rate - 1) / l->cfg.rate;
@@ -89,19 +81,10 @@ static void tick_schedule(limiter *l, tr_ctx *cx) {
 }
 
 static int enqueue(limiter *l, tr_msg *m) {
-    size_t size = tr_msg_size(m);
-    item *it = malloc(sizeof *it + size);
-    if (!it)
-        return TR_ENOMEM;
-    it->next = NULL;
-    it->type = tr_msg_type(m);
-    it->size = size;
-    if (size)
-        memcpy(it->data, tr_msg_data(m), size);
-    *(l->tail ? &l->tail->next : &l->head) = it;
-    l->tail = it;
-    l->stats.queued++;
-    return 0;
+    int rc = flow_queue_push(&l->waiting, tr_msg_type(m), tr_msg_data(m), tr_msg_size(m));
+    if (rc == 0)
+        l->stats.queued++;
+    return rc;
 }
 
 /* A request (an ask) being received carries its ask's reference. */
@@ -122,7 +105,7 @@ static void refuse(tr_ctx *cx, const tr_msg *m) {
 
 /* A message to pass on: now, later or never. */
 static void admit(limiter *l, tr_ctx *cx, tr_msg *m) {
-    if (!l->head && take_token(l)) {
+    if (!l->waiting.head && take_token(l)) {
         /* A failed forward (a dead target) is counted by the runtime, which
            also fails a forwarded request's ask. */
         if (tr_msg_forward(cx, l->cfg.target, m) == 0)
@@ -170,11 +153,7 @@ static void rl_terminate(tr_ctx *cx, void *state, int reason) {
     (void)cx;
     (void)reason;
     limiter *l = state;
-    while (l->head) {
-        item *it = l->head;
-        l->head = it->next;
-        free(it);
-    }
+    flow_queue_clear(&l->waiting);
 }
 
 static const tr_actor_spec rl_actor = {
@@ -205,22 +184,9 @@ tr_pid tr_rl_start_link(tr_ctx *cx, const tr_rl_config *cfg) {
 }
 
 int tr_rl_stats_read(tr_msg *m, tr_rl_stats *out) {
-    if (!m || !out)
-        return TR_EINVAL;
-    if (tr_msg_type(m) != TR_RL_MSG_STATS || !tr_msg_is_reply(m) || tr_msg_size(m) != sizeof *out)
-        return TR_EBADMSG;
-    memcpy(out, tr_msg_data(m), sizeof *out);
-    return 0;
+    return flow_stats_read(m, TR_RL_MSG_STATS, out, sizeof *out);
 }
 
 int tr_rl_stats_get(tr_system *sys, tr_pid rl, tr_rl_stats *out, int timeout_ms) {
-    if (!sys || rl <= 0 || !out)
-        return TR_EINVAL;
-    tr_msg *req, *reply;
-    int rc = tr_msg_create(sys, TR_RL_MSG_STATS, 0, &req);
-    if (rc == 0 && (rc = tr_ask(sys, rl, req, &reply, timeout_ms)) == 0) {
-        rc = tr_rl_stats_read(reply, out);
-        tr_msg_free(reply);
-    }
-    return rc;
+    return flow_stats_get(sys, rl, TR_RL_MSG_STATS, out, sizeof *out, timeout_ms);
 }
