@@ -1,15 +1,11 @@
 /* callers.c — see callers.h. */
 #include "callers.h"
 
-#include <linux/membarrier.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 #include <uv.h>
 
 _Thread_local tr_caller_slot *tr_tls_caller __attribute__((tls_model("initial-exec")));
-int tr_callers_fenceless;
 
 static _Atomic(tr_caller_slot *) slots; /* every slot made, newest first */
 static pthread_key_t slot_key;          /* gives a slot back when its thread exits */
@@ -21,16 +17,10 @@ static void slot_release(void *slot) {
 
 static void init_once(void) {
     pthread_key_create(&slot_key, slot_release);
-    tr_callers_fenceless =
-        syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
-}
-
-void tr_callers_init(void) {
-    uv_once(&once, init_once);
 }
 
 tr_caller_slot *tr_caller_slot_make(void) {
-    tr_callers_init();
+    uv_once(&once, init_once);
     tr_caller_slot *s;
     for (s = atomic_load(&slots); s; s = s->next) { /* one a finished thread left */
         int free_slot = 0;
@@ -53,10 +43,7 @@ tr_caller_slot *tr_caller_slot_make(void) {
 }
 
 int tr_callers_inside(struct tr_system *sys, int allow_waits) {
-    if (tr_callers_fenceless) /* every thread passes a barrier: see callers.h */
-        syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
-    else
-        atomic_thread_fence(memory_order_seq_cst);
+    atomic_thread_fence(memory_order_seq_cst); /* step 2: after the state's store */
     for (tr_caller_slot *s = atomic_load(&slots); s; s = s->next)
         if (atomic_load_explicit(&s->sys, memory_order_acquire) == sys &&
             !(allow_waits && atomic_load(&s->waiting)))

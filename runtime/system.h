@@ -167,12 +167,7 @@ static inline int tr_api_enter(tr_system *sys) {
     if (!s)
         s = tr_caller_slot_make();
     if (s && s->depth == 0) {
-        if (tr_callers_fenceless) {
-            atomic_store_explicit(&s->sys, sys, memory_order_relaxed);
-            atomic_signal_fence(memory_order_seq_cst); /* the store before any read of sys */
-        } else {
-            atomic_store(&s->sys, sys);
-        }
+        atomic_store(&s->sys, sys); /* seq_cst: before any read of sys (callers.h) */
         s->depth = 1;
         return 1;
     }
