@@ -235,6 +235,9 @@ enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
             break;
         }
         tr_msg *m = (tr_msg *)node;
+        /* The next message was most likely written on another core: start
+           fetching it while this one is handled. */
+        __builtin_prefetch(a->mailbox.tail);
         /* A bounded mailbox: the message is out of it now (and dropped if it
            is the oldest of an overfull DROP_OLDEST mailbox). */
         if (m->flags & TR_MSGF_COUNTED) {

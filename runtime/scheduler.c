@@ -239,6 +239,11 @@ static tr_actor *search(tr_worker *w) {
             cpu_relax();
         if ((a = global_take(sys, w)) || (a = steal(w)))
             break;
+        if (tr_commands_pending(w)) { /* an unmute, say: it makes work here */
+            tr_commands_run(w);
+            if ((a = tr_runq_get(&w->runq)))
+                break;
+        }
     } while (uv_hrtime() < until &&
              atomic_load_explicit(&sys->state, memory_order_relaxed) != TR_SYS_DONE);
     atomic_fetch_sub_explicit(&sys->nsearching, 1, memory_order_relaxed);

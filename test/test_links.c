@@ -48,7 +48,7 @@ typedef struct {
     int64_t crash_with; /* a child: crash on its first message with this (0: no) */
 } probe_arg;
 
-static atomic_int g_hold[2];
+static atomic_int g_hold[2], g_holding[2];
 static const tr_actor_spec probe_spec;
 
 static void report(tr_ctx *cx, probe_state *p, int ev, tr_pid pid, int64_t reason, int64_t ref) {
@@ -87,6 +87,7 @@ static int probe_receive(tr_ctx *cx, void *state, tr_msg *m) {
     case CMD_STOP: return tr_exit(cx, 0);
     case CMD_PING: report(cx, p, EV_PONG, 0, p->work, 0); return 0;
     case CMD_HOLD:
+        atomic_store(&g_holding[x], 1);
         while (atomic_load(&g_hold[x]))
             ;
         return 0;
@@ -384,6 +385,8 @@ static void signals_bypass_a_full_mailbox_and_go_first(void) {
     atomic_store(&g_hold[1], 1);
     cmd(&r, a, CMD_HOLD, 0);
     cmd(&r, b, CMD_HOLD, 1);
+    while (!atomic_load(&g_holding[0]) || !atomic_load(&g_holding[1]))
+        ; /* both inside their hold: a signal can only be sorted at the next turn */
     fill(&r, a);
     fill(&r, b);
     CHECK_EQ(tr_send_exit(r.sys, a, TR_EXIT_USER(2)), 0);
