@@ -437,11 +437,13 @@ TR_API int tr_msg_exit_reason(const tr_msg *m);
 /* Sends m to pid; always consumes m (see the conventions above). Per
  * sender-receiver pair, messages arrive in send order, at most once. Returns 0,
  * TR_ENOACTOR (dead or unknown pid: counted as a dead letter), TR_EFULL
- * (bounded mailbox full: counted as rejected), TR_ESTOPPED (the system is
- * stopping: nothing is delivered any more), TR_EINVAL (sys or m NULL),
- * TR_EALREADY (m was already sent or freed, or is not the caller's; not
- * consumed again). Any thread; no malloc, lock or syscall when called from an
- * actor. */
+ * (a full TR_OVERFLOW_FAIL mailbox: counted as rejected), TR_ESTOPPED (the
+ * system is stopping: nothing is delivered any more), TR_EINVAL (sys or m
+ * NULL), TR_EALREADY (m was already sent or freed, or is not the caller's; not
+ * consumed again). A full mailbox of another policy answers as the policy
+ * says (tr_overflow): a drop returns 0, and under TR_OVERFLOW_BLOCK a plain
+ * thread waits for room (tr_send_timed bounds the wait) while an actor is
+ * muted. Any thread; no malloc, lock or syscall when called from an actor. */
 TR_API int tr_msg_send(tr_system *sys, tr_pid to, tr_msg *m);
 
 /* Passes a received message on to another actor unchanged (zero copy),
