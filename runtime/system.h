@@ -31,17 +31,11 @@ typedef struct tr_counters {
                           memory_order_release)
 
 typedef struct tr_worker {
+    /* What only the worker's own thread touches, on every turn. */
     struct tr_system *sys;
     unsigned index;
-    uv_thread_t thread;
-    uv_loop_t loop;
-    uv_async_t wake;
-    _Atomic int parked; /* 1 while parked and not yet woken */
-    tr_actor *runnext;  /* made runnable by the running actor: runs next */
+    tr_actor *runnext; /* made runnable by the running actor: runs next */
     unsigned runnext_streak;
-    _Atomic unsigned tick;   /* turns taken: written by the worker, read by the ticker */
-    unsigned ticker_seen;    /* tick at the ticker's last look (ticker only) */
-    _Atomic int preempt;     /* set by the ticker: the turn under way has run too long */
     unsigned global_turn;    /* tick, and */
     uint32_t global_tick;    /* sys->ticks, when the global queue was last looked at */
     unsigned active_handles; /* uv handles of actors (timers): poll the loop while busy */
@@ -50,24 +44,34 @@ typedef struct tr_worker {
     tr_free_blocks blocks;
     msgpack_zone *zone; /* for tr_ctx_zone, cleared after each callback that used it */
     int zone_used;
-    tr_counters counters;
     /* The outbox: during an actor callback, consecutive sends to one receiver
        are chained here and pushed with one exchange when the callback returns
        or the receiver changes (tr_outbox_flush). */
-    _Atomic int in_callback; /* in a turn (read by the ticker) */
+    tr_actor *out_to;
+    tr_pid out_pid;
+    tr_msg *out_first, *out_last;
+    uint32_t out_counted; /* how many of them count against a BLOCK bound */
     /* Muting (mute.h): the receiver the current callback found full, and the
        actors this worker keeps muted. */
     tr_actor *mute_to;
     tr_pid mute_pid;
     tr_mutemap mutes;
-    /* The command inbox (command.h). */
-    tr_mpsc commands;
-    _Atomic int commands_pending;
+    /* Written by the worker, read by others (the ticker, stats, the done
+       check): lines of their own, so those reads do not slow the above. */
+    _Alignas(64) _Atomic unsigned tick; /* turns taken */
+    _Atomic int in_callback;            /* in a turn */
+    tr_counters counters;
+    /* Written by other threads. */
+    _Alignas(64) _Atomic int parked; /* 1 while parked and not yet woken */
+    _Atomic int preempt;             /* set by the ticker: the turn under way has run too long */
+    unsigned ticker_seen;            /* tick at the ticker's last look (ticker only) */
+    _Atomic int commands_pending;    /* the command inbox (command.h) */
     _Atomic int rescan_mutes;
-    tr_actor *out_to;
-    tr_pid out_pid;
-    tr_msg *out_first, *out_last;
-    uint32_t out_counted; /* how many of them count against a BLOCK bound */
+    _Alignas(64) tr_mpsc commands;
+    /* Cold. */
+    uv_thread_t thread;
+    uv_loop_t loop;
+    uv_async_t wake;
     _Alignas(64) tr_runq runq;
 } tr_worker;
 
