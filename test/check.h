@@ -17,7 +17,9 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <troupe.h>
+#include <uv.h>
 
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
@@ -60,6 +62,23 @@ static inline int check_summary(void) {
     printf("%d passed, 0 failed\n", check_cases);
     return 0;
 }
+
+/* Milliseconds on the monotonic clock. */
+static inline uint64_t check_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Waits (polling every millisecond) until cond holds; fails the test if it
+ * does not within ms milliseconds: a watchdog, never a timing assertion. */
+#define CHECK_WAIT_UNTIL(cond, ms)                                                                 \
+    do {                                                                                           \
+        uint64_t check_end_ = check_now_ms() + (ms);                                               \
+        while (!(cond) && check_now_ms() < check_end_)                                             \
+            uv_sleep(1);                                                                           \
+        CHECK(cond);                                                                               \
+    } while (0)
 
 /* A running system with the given number of workers and batch size. */
 static inline tr_system *check_system(unsigned workers, unsigned batch) {

@@ -125,18 +125,24 @@ static int held_receive(tr_ctx *cx, void *state, tr_msg *m) {
     return check_idle_receive(cx, state, m);
 }
 
-static void sends_to_a_held_mailbox(tr_overflow policy, int expect_rc, int64_t first_arrival,
-                                    int narrivals, uint64_t refused, uint64_t dropped) {
-    const tr_actor_spec spec = {
-        .name = "held", .receive = held_receive, .mailbox_capacity = SMALL_CAP, .overflow = policy};
-    tr_system *sys = check_system(2, 64);
-    tr_pid held = check_spawn(sys, &spec, NULL);
+/* Makes held spin in a callback (until g_hold is cleared) with nothing
+ * queued behind, and clears the arrivals. */
+static void hold(tr_system *sys, tr_pid held) {
     atomic_store(&g_hold, 1);
     atomic_store(&g_holding, 0);
     atomic_store(&g_narrived, 0);
     CHECK_EQ(tr_send_i64(sys, held, MSG_HOLD, 0), 0);
     while (!atomic_load(&g_holding))
         ;
+}
+
+static void sends_to_a_held_mailbox(tr_overflow policy, int expect_rc, int64_t first_arrival,
+                                    int narrivals, uint64_t refused, uint64_t dropped) {
+    const tr_actor_spec spec = {
+        .name = "held", .receive = held_receive, .mailbox_capacity = SMALL_CAP, .overflow = policy};
+    tr_system *sys = check_system(2, 64);
+    tr_pid held = check_spawn(sys, &spec, NULL);
+    hold(sys, held);
     int ok = 0;
     for (int64_t i = 0; i < SENT; i++) {
         int rc = tr_send_i64(sys, held, MSG_VALUE, i);
@@ -203,12 +209,7 @@ static void late_sender(void *arg) {
 static void plain_send_waits_for_room(void) {
     tr_system *sys = check_system(2, 64);
     tr_pid held = check_spawn(sys, &held_block_spec, NULL);
-    atomic_store(&g_hold, 1);
-    atomic_store(&g_holding, 0);
-    atomic_store(&g_narrived, 0);
-    CHECK_EQ(tr_send_i64(sys, held, MSG_HOLD, 0), 0);
-    while (!atomic_load(&g_holding))
-        ;
+    hold(sys, held);
     /* The hold counts until its turn ends (a BLOCK mailbox is accounted per
        turn): SMALL_CAP - 1 more fill it. */
     for (int64_t i = 0; i < SMALL_CAP - 1; i++)
@@ -309,12 +310,7 @@ static void chains_and_cycles_finish(void) {
 static void stop_and_kill_get_through(void) {
     tr_system *sys = check_system(2, 64);
     tr_pid held = check_spawn(sys, &held_block_spec, NULL);
-    atomic_store(&g_hold, 1);
-    atomic_store(&g_holding, 0);
-    atomic_store(&g_narrived, 0);
-    CHECK_EQ(tr_send_i64(sys, held, MSG_HOLD, 0), 0);
-    while (!atomic_load(&g_holding))
-        ;
+    hold(sys, held);
     /* two producers flood it and get muted on it */
     for (int64_t i = 0; i < 2; i++)
         CHECK_EQ(tr_send_i64(sys, check_spawn(sys, &producer_spec, &i), MSG_GO, held), 0);
@@ -342,11 +338,7 @@ static int forwarder_receive(tr_ctx *cx, void *state, tr_msg *m) {
 }
 
 static void fill_held(tr_system *sys, tr_pid held) {
-    atomic_store(&g_hold, 1);
-    atomic_store(&g_holding, 0);
-    CHECK_EQ(tr_send_i64(sys, held, MSG_HOLD, 0), 0);
-    while (!atomic_load(&g_holding))
-        ;
+    hold(sys, held);
     for (int64_t i = 0; i < SMALL_CAP; i++)
         CHECK_EQ(tr_send_i64(sys, held, MSG_VALUE, i), 0);
 }

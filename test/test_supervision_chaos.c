@@ -35,19 +35,7 @@ static tr_sup_restart restart_of(int i) {
     return i % 10 == 9 ? TR_SUP_TEMPORARY : i % 10 == 7 ? TR_SUP_TRANSIENT : TR_SUP_PERMANENT;
 }
 
-static uint64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-#define WAIT_UNTIL(cond)                                                                           \
-    do {                                                                                           \
-        uint64_t wait_end_ = now_ms() + WAIT_MS;                                                   \
-        while (!(cond) && now_ms() < wait_end_)                                                    \
-            uv_sleep(1);                                                                           \
-        CHECK(cond);                                                                               \
-    } while (0)
+#define WAIT_UNTIL(cond) CHECK_WAIT_UNTIL(cond, WAIT_MS)
 
 /* xorshift32: the same sequence on every run. */
 static uint32_t next_rand(uint32_t *s) {
@@ -261,9 +249,9 @@ static void chaos(void) {
     uv_thread_t load;
     CHECK_EQ(uv_thread_create(&load, load_thread, sys), 0);
     uint32_t seed = 777;
-    uint64_t end = now_ms() + CHAOS_MS;
+    uint64_t end = check_now_ms() + CHAOS_MS;
     int orders = 0;
-    while (now_ms() < end) {
+    while (check_now_ms() < end) {
         send_to(sys, (int)(next_rand(&seed) % TOTAL), MSG_CRASH);
         orders++;
         uv_sleep(1);

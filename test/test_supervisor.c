@@ -33,20 +33,7 @@ enum {
 
 #define WAIT_MS 10000
 
-static uint64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* Waits until cond holds; fails the test if it does not within WAIT_MS. */
-#define WAIT_UNTIL(cond)                                                                           \
-    do {                                                                                           \
-        uint64_t wait_end_ = now_ms() + WAIT_MS;                                                   \
-        while (!(cond) && now_ms() < wait_end_)                                                    \
-            uv_sleep(1);                                                                           \
-        CHECK(cond);                                                                               \
-    } while (0)
+#define WAIT_UNTIL(cond) CHECK_WAIT_UNTIL(cond, WAIT_MS)
 
 /* ---- the log ---- */
 
@@ -439,10 +426,10 @@ static void intensity_counts_only_the_period(void) {
     CHECK(sup > 0);
     crash(sys, sup, "a", CRASH);
     log_expect("Sa Ta Sa");
-    uint64_t first = now_ms(); /* the first restart happened before this */
+    uint64_t first = check_now_ms(); /* the first restart happened before this */
     crash(sys, sup, "a", CRASH);
     log_expect("Sa Ta Sa Ta Sa");
-    while (now_ms() <= first + PERIOD_MS + 1) /* time itself is what this case is about */
+    while (check_now_ms() <= first + PERIOD_MS + 1) /* time itself is what this case is about */
         uv_sleep(PERIOD_MS / 10);
     crash(sys, sup, "a", CRASH); /* the third, but the first is out of the period */
     log_expect("Sa Ta Sa Ta Sa Ta Sa");
