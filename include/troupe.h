@@ -214,12 +214,12 @@ typedef enum tr_overflow {
     /* Backpressure (the one to reach for). An actor's send is accepted and the
      * sending actor is muted: once its current callback returns it is not run
      * again until the receiver's depth falls below low_watermark (or the
-     * receiver exits); other actors on its worker keep running and no worker
-     * thread ever blocks. The bound: capacity plus, per muted sender, what it
-     * sends in the one callback that found the mailbox full. A sender whose
-     * own bounded mailbox is full is not muted (that is how a cycle of full
-     * mailboxes keeps moving): its sends go past the bound and are counted as
-     * overruns. A plain thread's send waits for room instead (tr_send_timed). */
+     * receiver exits, or the muted actor is sent an exit signal or a kill); other actors on its
+     * worker keep running and no worker thread ever blocks. The bound: capacity plus, per muted
+     * sender, what it sends in the one callback that found the mailbox full. A sender whose own
+     * bounded mailbox is full is not muted (that is how a cycle of full mailboxes keeps moving):
+     * its sends go past the bound and are counted as overruns. A plain thread's send waits for room
+     * instead (tr_send_timed). */
     TR_OVERFLOW_BLOCK,
     /* The new message is dropped and counted; the send returns 0. */
     TR_OVERFLOW_DROP_NEWEST,

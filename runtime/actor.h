@@ -39,6 +39,7 @@ typedef struct tr_actor {
     _Atomic uint8_t named;      /* has registered names */
     _Atomic uint8_t signaled;   /* a signal was sent: sort the mailbox at the next turn */
     _Atomic uint8_t has_muters; /* senders may be muted on this mailbox (mute.h) */
+    _Atomic uint8_t muted;      /* held in a worker's mutemap (mute.h) */
     uint8_t flags;              /* owner of the consumer side only */
     /* line 1: what the worker running it touches */
     _Alignas(64) const tr_actor_spec *spec;

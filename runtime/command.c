@@ -19,6 +19,15 @@ void tr_command_unmute(tr_system *sys, tr_worker *from, tr_worker *v, tr_pid rpi
     tr_sched_wake(sys, v);
 }
 
+void tr_command_rescan(tr_system *sys) {
+    for (unsigned i = 0; i < sys->cfg.workers; i++) {
+        tr_worker *v = &sys->workers[i];
+        atomic_store(&v->rescan_mutes, 1);
+        atomic_store(&v->commands_pending, 1);
+        tr_sched_wake(sys, v);
+    }
+}
+
 void tr_commands_run(tr_worker *w) {
     atomic_store(&w->commands_pending, 0);
     if (atomic_exchange(&w->rescan_mutes, 0))

@@ -16,6 +16,10 @@
 /* Tells worker v to unmute the actors muted on rpid. Any thread. */
 void tr_command_unmute(tr_system *sys, tr_worker *from, tr_worker *v, tr_pid rpid);
 
+/* Tells every worker to look again at all the actors it keeps muted (one was
+ * sent a signal: mute.h, step 5). Any thread. */
+void tr_command_rescan(tr_system *sys);
+
 /* Whether w has commands waiting. Any thread (a hint: w's own check). */
 static inline int tr_commands_pending(tr_worker *w) {
     return atomic_load_explicit(&w->commands_pending, memory_order_relaxed) != 0;

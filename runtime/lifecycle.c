@@ -376,6 +376,7 @@ static tr_pid spawn(tr_system *sys, const tr_actor_spec *spec, const void *arg,
     atomic_store_explicit(&a->named, 0, memory_order_relaxed);
     atomic_store_explicit(&a->signaled, 0, memory_order_relaxed);
     atomic_store_explicit(&a->has_muters, 0, memory_order_relaxed);
+    atomic_store_explicit(&a->muted, 0, memory_order_relaxed);
     if (tr_mailbox_reset(sys, a) != 0) { /* no memory for its counters */
         state_free(sys, w, a);
         block_abandon(sys, w, a);

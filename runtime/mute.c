@@ -34,7 +34,9 @@ int tr_mute(tr_worker *w, tr_actor *a) {
     if (map_add(&w->mutes, rpid, a) != 0)
         return 0;                    /* no memory: it just keeps running */
     atomic_store(&r->has_muters, 1); /* step 2: seq_cst, then look again */
-    if (lets_go(r, rpid) || atomic_load(&a->has_muters)) {
+    atomic_store(&a->muted, 1);      /* step 5: seq_cst, then look at signals */
+    if (lets_go(r, rpid) || atomic_load(&a->has_muters) || atomic_load(&a->signaled)) {
+        atomic_store_explicit(&a->muted, 0, memory_order_relaxed);
         w->mutes.n--;
         return 0;
     }
@@ -62,6 +64,7 @@ void tr_unmute_senders_of(tr_system *sys, tr_worker *w, tr_actor *r, tr_pid rpid
 static void unmute_at(tr_worker *w, uint32_t i) {
     tr_actor *a = w->mutes.items[i].sender;
     w->mutes.items[i] = w->mutes.items[--w->mutes.n];
+    atomic_store_explicit(&a->muted, 0, memory_order_relaxed);
     atomic_fetch_sub_explicit(&w->sys->muted_now, 1, memory_order_relaxed);
     tr_sched_ready(w->sys, w, a, 0);
 }
@@ -90,7 +93,7 @@ void tr_unmute_ready(tr_worker *w) {
     for (uint32_t i = 0; i < w->mutes.n;) {
         tr_pid rpid = w->mutes.items[i].receiver;
         tr_actor *r = receiver(w, rpid);
-        if (!r || lets_go(r, rpid))
+        if (!r || lets_go(r, rpid) || atomic_load(&w->mutes.items[i].sender->signaled))
             unmute_at(w, i);
         else
             i++;

@@ -19,6 +19,11 @@
  *     stale (R filled up again and the senders it meant have been muted
  *     anew). If R still holds them back, it sets has_muters again and looks
  *     once more (step 2's pair), and leaves them muted for the next drain.
+ *  5. A muted actor that is sent a signal (a kill, an exit) must not wait for
+ *     its receiver: step 2 ends by setting its `muted` byte and looking at
+ *     its `signaled` byte (seq_cst), tr_signal_send sets `signaled` and then
+ *     looks at `muted`; if set, every worker rescans its mutemap and lets go
+ *     the actors that have signals waiting. One of the two sees the other.
  * Steps 2 and 3 are the two halves of a Dekker pair: either R's owner sees
  * has_muters, or w sees R's lower depth, so no mute outlives the reason for
  * it. Two actors muted on each other would need each to have muted without

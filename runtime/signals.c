@@ -1,6 +1,7 @@
 /* signals.c — see signals.h for the protocol. */
 #include "signals.h"
 
+#include "command.h"
 #include "links.h"
 
 #include <string.h>
@@ -39,8 +40,11 @@ int tr_signal_send(tr_system *sys, tr_worker *w, tr_pid from, tr_pid to, int kin
     m->sender = from;
     m->ref = ref;
     /* Marked before the push, so the turn that pops it may sort it first. */
-    if (atomic_load_explicit(&a->pid, memory_order_acquire) == to)
-        atomic_store_explicit(&a->signaled, 1, memory_order_release);
+    if (atomic_load_explicit(&a->pid, memory_order_acquire) == to) {
+        atomic_store(&a->signaled, 1);
+        if (atomic_load(&a->muted)) /* it must not wait for its receiver (mute.h, 5) */
+            tr_command_rescan(sys);
+    }
     int rc = tr_msg_deliver(sys, w, to, m);
     if (rc == TR_ENOACTOR)
         answer_dead(sys, w, from, to, kind, ref, TR_ENOACTOR);

@@ -311,13 +311,21 @@ static void stop_and_kill_get_through(void) {
     tr_system *sys = check_system(2, 64);
     tr_pid held = check_spawn(sys, &held_block_spec, NULL);
     hold(sys, held);
-    /* two producers flood it and get muted on it */
-    for (int64_t i = 0; i < 2; i++)
-        CHECK_EQ(tr_send_i64(sys, check_spawn(sys, &producer_spec, &i), MSG_GO, held), 0);
+    /* three producers flood it and get muted on it */
+    tr_pid producers[3];
+    for (int64_t i = 0; i < 3; i++) {
+        producers[i] = check_spawn(sys, &producer_spec, &i);
+        CHECK_EQ(tr_send_i64(sys, producers[i], MSG_GO, held), 0);
+    }
     tr_system_stats st;
     do
         CHECK_EQ(tr_system_stats_get(sys, &st), 0);
-    while (st.muted_now < 2);
+    while (st.muted_now < 3);
+    /* a muted producer that is killed dies now, not when its receiver drains */
+    uint64_t exited = st.exited;
+    CHECK_EQ(tr_kill(sys, producers[0]), 0);
+    CHECK_WAIT_UNTIL(tr_system_stats_get(sys, &st) == 0 && st.exited == exited + 1, 10000);
+    CHECK_EQ(st.muted_now, 2);
     CHECK_EQ(tr_kill(sys, held), 0); /* through the full mailbox */
     atomic_store(&g_hold, 0);
     /* its muted producers run again (their sends are dead letters now) and
