@@ -18,19 +18,13 @@
 #include "scheduler.h"
 #include "timer.h"
 
-#include <stdlib.h>
 #include <string.h>
 
-struct tr_asks {
-    uint32_t n, cap;
-    uint32_t refs[];
-};
-
 int tr_asks_settle(tr_actor *a, uint32_t ref) {
-    struct tr_asks *s = a->ext ? a->ext->asks : NULL;
-    for (uint32_t i = 0; s && i < s->n; i++)
-        if (s->refs[i] == ref) {
-            s->refs[i] = s->refs[--s->n];
+    tr_vec *asks = a->ext ? &a->ext->asks : NULL;
+    for (uint32_t i = 0; asks && i < asks->n; i++)
+        if (TR_VEC_AT(asks, uint32_t, i) == ref) {
+            tr_vec_take(asks, i, sizeof ref);
             return 1;
         }
     return 0;
@@ -38,21 +32,7 @@ int tr_asks_settle(tr_actor *a, uint32_t ref) {
 
 static int asks_add(tr_actor *a, uint32_t ref) {
     tr_actor_ext *x = tr_ext_get(a);
-    if (!x)
-        return TR_ENOMEM;
-    struct tr_asks *s = x->asks;
-    if (!s || s->n == s->cap) {
-        uint32_t cap = s ? 2 * s->cap : 4;
-        s = realloc(s, sizeof *s + cap * sizeof s->refs[0]);
-        if (!s)
-            return TR_ENOMEM;
-        if (!x->asks)
-            s->n = 0;
-        s->cap = cap;
-        x->asks = s;
-    }
-    s->refs[s->n++] = ref;
-    return 0;
+    return x ? tr_vec_push(&x->asks, &ref, sizeof ref) : TR_ENOMEM;
 }
 
 /* ---- timeout timers ---- */

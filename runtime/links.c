@@ -6,45 +6,11 @@
 #include "signals.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 tr_actor_ext *tr_ext_get(tr_actor *a) {
     if (!a->ext)
         a->ext = calloc(1, sizeof *a->ext);
     return a->ext;
-}
-
-int tr_vec_reserve(tr_vec *v, uint32_t n, size_t elem) {
-    if (v->cap - v->n >= n)
-        return 0;
-    uint32_t cap = v->cap ? v->cap : 4;
-    while (cap - v->n < n)
-        cap *= 2;
-    void *items = realloc(v->items, cap * elem);
-    if (!items)
-        return TR_ENOMEM;
-    v->items = items;
-    v->cap = cap;
-    return 0;
-}
-
-int tr_vec_push(tr_vec *v, const void *item, size_t elem) {
-    if (tr_vec_reserve(v, 1, elem) != 0)
-        return TR_ENOMEM;
-    memcpy((char *)v->items + (size_t)v->n++ * elem, item, elem);
-    return 0;
-}
-
-/* Removes item i by moving the last one into its place. */
-static void vec_take(tr_vec *v, uint32_t i, size_t elem) {
-    char *items = v->items;
-    if (i != --v->n)
-        memcpy(items + (size_t)i * elem, items + (size_t)v->n * elem, elem);
-}
-
-static void vec_free(tr_vec *v) {
-    free(v->items);
-    *v = (tr_vec){0};
 }
 
 /* ---- links ---- */
@@ -68,7 +34,7 @@ int tr_links_remove(tr_actor *a, tr_pid pid) {
     int i = links_find(a, pid);
     if (i < 0)
         return 0;
-    vec_take(&a->ext->links, (uint32_t)i, sizeof(tr_pid));
+    tr_vec_take(&a->ext->links, (uint32_t)i, sizeof(tr_pid));
     return 1;
 }
 
@@ -83,28 +49,27 @@ static int watch_find(const tr_vec *v, tr_pid pid, uint32_t ref) {
     return -1;
 }
 
-static int watch_add(tr_actor *a, size_t vec_offset, tr_pid pid, uint32_t ref) {
-    tr_actor_ext *x = tr_ext_get(a);
-    if (!x)
-        return TR_ENOMEM;
+static int watch_add(tr_vec *v, tr_pid pid, uint32_t ref) {
     tr_watch w = {pid, ref};
-    return tr_vec_push((tr_vec *)((char *)x + vec_offset), &w, sizeof w);
+    return tr_vec_push(v, &w, sizeof w);
 }
 
 int tr_watchers_add(tr_actor *a, tr_pid pid, uint32_t ref) {
-    return watch_add(a, offsetof(tr_actor_ext, watchers), pid, ref);
+    tr_actor_ext *x = tr_ext_get(a);
+    return x ? watch_add(&x->watchers, pid, ref) : TR_ENOMEM;
 }
 
 int tr_watchers_remove(tr_actor *a, tr_pid pid, uint32_t ref) {
     int i = a->ext ? watch_find(&a->ext->watchers, pid, ref) : -1;
     if (i < 0)
         return 0;
-    vec_take(&a->ext->watchers, (uint32_t)i, sizeof(tr_watch));
+    tr_vec_take(&a->ext->watchers, (uint32_t)i, sizeof(tr_watch));
     return 1;
 }
 
 int tr_monitors_add(tr_actor *a, tr_pid target, uint32_t ref) {
-    return watch_add(a, offsetof(tr_actor_ext, monitors), target, ref);
+    tr_actor_ext *x = tr_ext_get(a);
+    return x ? watch_add(&x->monitors, target, ref) : TR_ENOMEM;
 }
 
 int tr_monitors_remove(tr_actor *a, uint32_t ref, tr_pid *target) {
@@ -113,7 +78,7 @@ int tr_monitors_remove(tr_actor *a, uint32_t ref, tr_pid *target) {
         return 0;
     if (target)
         *target = ((tr_watch *)a->ext->monitors.items)[i].pid;
-    vec_take(&a->ext->monitors, (uint32_t)i, sizeof(tr_watch));
+    tr_vec_take(&a->ext->monitors, (uint32_t)i, sizeof(tr_watch));
     return 1;
 }
 
@@ -148,10 +113,10 @@ void tr_ext_release(tr_system *sys, tr_worker *w, tr_actor *a, tr_pid pid, int r
         tr_signal_send(sys, w, pid, monitors[i].pid, TR_KIND_DEMONITOR, 0, monitors[i].ref);
     undeliverable_chain(sys, w, x->sig_first);
     undeliverable_chain(sys, w, x->mail_first);
-    vec_free(&x->links);
-    vec_free(&x->watchers);
-    vec_free(&x->monitors);
-    free(x->asks);
+    tr_vec_free(&x->links);
+    tr_vec_free(&x->watchers);
+    tr_vec_free(&x->monitors);
+    tr_vec_free(&x->asks);
     free(x);
 }
 

@@ -10,6 +10,7 @@
 #define TR_LINKS_H
 
 #include "system.h"
+#include "vec.h"
 
 /* A monitor: the watcher's pid and its reference. */
 typedef struct tr_watch {
@@ -17,17 +18,11 @@ typedef struct tr_watch {
     uint32_t ref;
 } tr_watch;
 
-/* A growable array of pids or watches. */
-typedef struct tr_vec {
-    void *items;
-    uint32_t n, cap;
-} tr_vec;
-
 typedef struct tr_actor_ext {
-    struct tr_asks *asks; /* pending tr_ask_async refs (ask.c) */
-    tr_vec links;         /* tr_pid: linked actors */
-    tr_vec watchers;      /* tr_watch: monitors on this actor (pid = the watcher) */
-    tr_vec monitors;      /* tr_watch: this actor's monitors (pid = the target) */
+    tr_vec asks;     /* uint32_t: pending tr_ask_async refs (ask.c) */
+    tr_vec links;    /* tr_pid: linked actors */
+    tr_vec watchers; /* tr_watch: monitors on this actor (pid = the watcher) */
+    tr_vec monitors; /* tr_watch: this actor's monitors (pid = the target) */
     /* The stash: signals, then ordinary mail, taken out of the mailbox ahead
        of their turn; read before the mailbox (tr_stash_pop). */
     tr_msg *sig_first, *sig_last;
@@ -36,11 +31,6 @@ typedef struct tr_actor_ext {
 
 /* The actor's record, made if it has none; NULL when out of memory. Owner. */
 tr_actor_ext *tr_ext_get(tr_actor *a);
-
-/* Appends item (elem bytes) to v. Returns 0 or TR_ENOMEM. */
-int tr_vec_push(tr_vec *v, const void *item, size_t elem);
-/* Makes room for n more items without failing later. Returns 0 or TR_ENOMEM. */
-int tr_vec_reserve(tr_vec *v, uint32_t n, size_t elem);
 
 /* Link bookkeeping on the owner's side. add returns 0 or TR_ENOMEM (already
  * linked is 0); remove returns whether pid was linked. */

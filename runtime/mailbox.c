@@ -82,7 +82,7 @@ static enum tr_admit wait_for_room(tr_system *sys, tr_actor *a, uint32_t cap) {
     }
 }
 
-/* A BLOCK send from w found a full: mute the running actor if it may be
+/* A BLOCK send from w found a's mailbox full: mute the running actor if it may be
  * muted (mute.h, step 1), else count an overrun. */
 static void block_sender(tr_system *sys, tr_worker *w, tr_actor *a, tr_pid to) {
     tr_callback *cb = tr_tls_cb;
@@ -160,7 +160,7 @@ uint32_t tr_mailbox_low_watermark(const tr_actor *a) {
 /* The owner took n counted messages out; old is the depth before. */
 static void took(tr_system *sys, tr_worker *w, tr_actor *a, uint32_t n, uint32_t old) {
     tr_mbox_counters *c = tr_mbox_counters_of(&sys->mboxes, a->slot, 0);
-    if (c) { /* only the owner writes these two */
+    if (c) { /* taken: only the owner writes it */
         atomic_store_explicit(&c->taken, atomic_load_explicit(&c->taken, memory_order_relaxed) + n,
                               memory_order_relaxed);
         note_high_water(c, old);

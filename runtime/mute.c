@@ -6,24 +6,9 @@
 #include "scheduler.h"
 #include "system.h"
 
-#include <stdlib.h>
-
 /* Whether receiver r (pid rpid) no longer holds a sender back. */
 static int lets_go(tr_actor *r, tr_pid rpid) {
     return atomic_load(&r->pid) != rpid || atomic_load(&r->depth) < tr_mailbox_low_watermark(r);
-}
-
-static int map_add(tr_mutemap *m, tr_pid rpid, tr_actor *a) {
-    if (m->n == m->cap) {
-        uint32_t cap = m->cap ? 2 * m->cap : 16;
-        tr_mute_entry *items = realloc(m->items, cap * sizeof *items);
-        if (!items)
-            return TR_ENOMEM;
-        m->items = items;
-        m->cap = cap;
-    }
-    m->items[m->n++] = (tr_mute_entry){rpid, a};
-    return 0;
 }
 
 int tr_mute(tr_worker *w, tr_actor *a) {
@@ -31,13 +16,14 @@ int tr_mute(tr_worker *w, tr_actor *a) {
     tr_actor *r = w->mute_to;
     tr_pid rpid = w->mute_pid;
     w->mute_to = NULL;
-    if (map_add(&w->mutes, rpid, a) != 0)
+    tr_mute_entry entry = {rpid, a};
+    if (tr_vec_push(&w->mutes, &entry, sizeof entry) != 0)
         return 0;                    /* no memory: it just keeps running */
     atomic_store(&r->has_muters, 1); /* step 2: seq_cst, then look again */
     atomic_store(&a->muted, 1);      /* step 5: seq_cst, then look at signals */
     if (lets_go(r, rpid) || atomic_load(&a->has_muters) || atomic_load(&a->signaled)) {
         atomic_store_explicit(&a->muted, 0, memory_order_relaxed);
-        w->mutes.n--;
+        w->mutes.n--; /* the entry just pushed */
         return 0;
     }
     tr_mbox_counters *c = tr_mbox_counters_of(&sys->mboxes, a->slot, 1);
@@ -62,8 +48,8 @@ void tr_unmute_senders_of(tr_system *sys, tr_worker *w, tr_actor *r, tr_pid rpid
 
 /* Makes the sender of entry i runnable again and forgets the entry. */
 static void unmute_at(tr_worker *w, uint32_t i) {
-    tr_actor *a = w->mutes.items[i].sender;
-    w->mutes.items[i] = w->mutes.items[--w->mutes.n];
+    tr_actor *a = TR_VEC_AT(&w->mutes, tr_mute_entry, i).sender;
+    tr_vec_take(&w->mutes, i, sizeof(tr_mute_entry));
     atomic_store_explicit(&a->muted, 0, memory_order_relaxed);
     atomic_fetch_sub_explicit(&w->sys->muted_now, 1, memory_order_relaxed);
     tr_sched_ready(w->sys, w, a, 0);
@@ -83,7 +69,7 @@ void tr_unmute_on(tr_worker *w, tr_pid rpid) {
             return;
     }
     for (uint32_t i = 0; i < w->mutes.n;)
-        if (w->mutes.items[i].receiver == rpid)
+        if (TR_VEC_AT(&w->mutes, tr_mute_entry, i).receiver == rpid)
             unmute_at(w, i);
         else
             i++;
@@ -91,16 +77,12 @@ void tr_unmute_on(tr_worker *w, tr_pid rpid) {
 
 void tr_unmute_ready(tr_worker *w) {
     for (uint32_t i = 0; i < w->mutes.n;) {
-        tr_pid rpid = w->mutes.items[i].receiver;
+        tr_mute_entry *e = &TR_VEC_AT(&w->mutes, tr_mute_entry, i);
+        tr_pid rpid = e->receiver;
         tr_actor *r = receiver(w, rpid);
-        if (!r || lets_go(r, rpid) || atomic_load(&w->mutes.items[i].sender->signaled))
+        if (!r || lets_go(r, rpid) || atomic_load(&e->sender->signaled))
             unmute_at(w, i);
         else
             i++;
     }
-}
-
-void tr_mutemap_free(tr_mutemap *m) {
-    free(m->items);
-    *m = (tr_mutemap){0};
 }

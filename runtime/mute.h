@@ -33,19 +33,16 @@
 #define TR_MUTE_H
 
 #include "actor.h"
+#include "vec.h"
 
 struct tr_system;
 struct tr_worker;
 
+/* What a worker's mutemap (a tr_vec of these) holds for each muted actor. */
 typedef struct tr_mute_entry {
     tr_pid receiver;
     tr_actor *sender;
 } tr_mute_entry;
-
-typedef struct tr_mutemap {
-    tr_mute_entry *items;
-    uint32_t n, cap;
-} tr_mutemap;
 
 /* Step 2 for sender a, which ran on w and found the receiver noted in w
  * full. Returns whether a stays muted (else the caller requeues it). */
@@ -58,7 +55,5 @@ void tr_unmute_senders_of(struct tr_system *sys, struct tr_worker *w, tr_actor *
 void tr_unmute_on(struct tr_worker *w, tr_pid rpid);
 /* On w: unmutes every muted actor whose receiver no longer holds it back. */
 void tr_unmute_ready(struct tr_worker *w);
-
-void tr_mutemap_free(tr_mutemap *m);
 
 #endif

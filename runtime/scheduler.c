@@ -73,8 +73,7 @@ static uint64_t next_random(tr_worker *w) {
     return w->rng;
 }
 
-/* Wakes v if it is parked. Returns whether it did. */
-static int wake(tr_system *sys, tr_worker *v) {
+int tr_sched_wake(tr_system *sys, tr_worker *v) {
     int one = 1;
     if (!atomic_load_explicit(&v->parked, memory_order_relaxed) ||
         !atomic_compare_exchange_strong(&v->parked, &one, 0))
@@ -88,15 +87,11 @@ static int wake(tr_system *sys, tr_worker *v) {
     return 1;
 }
 
-void tr_sched_wake(tr_system *sys, tr_worker *v) {
-    wake(sys, v);
-}
-
 /* Wakes one parked worker, if any. Returns whether it woke one. */
 static int wake_one(tr_system *sys, unsigned start) {
     unsigned n = sys->cfg.workers;
     for (unsigned i = 0; i < n; i++)
-        if (wake(sys, &sys->workers[(start + i) % n]))
+        if (tr_sched_wake(sys, &sys->workers[(start + i) % n]))
             return 1;
     return 0;
 }
@@ -301,7 +296,7 @@ static void worker_main(void *arg) {
     if (w->zone)
         msgpack_zone_free(w->zone);
     tr_commands_drop(w);
-    tr_mutemap_free(&w->mutes);
+    tr_vec_free(&w->mutes);
     tr_pool_local_flush(&sys->pool, &w->pool);
     tr_table_flush(&sys->table, &w->blocks);
     tr_tls_worker = NULL;

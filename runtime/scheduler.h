@@ -14,8 +14,9 @@
  * worker is woken. Waiter blocks (plain-thread asks) are signalled instead. */
 void tr_sched_ready(tr_system *sys, tr_worker *w, tr_actor *a, int next);
 
-/* Wakes worker v if it is parked (it has a command). Any thread. */
-void tr_sched_wake(tr_system *sys, tr_worker *v);
+/* Wakes worker v if it is parked (it has a command, say). Returns whether it
+ * did. Any thread. */
+int tr_sched_wake(tr_system *sys, tr_worker *v);
 
 /* Starts the worker threads. Returns 0 or TR_ESYS. */
 int tr_sched_start(tr_system *sys);

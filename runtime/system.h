@@ -55,7 +55,7 @@ typedef struct tr_worker {
        actors this worker keeps muted. */
     tr_actor *mute_to;
     tr_pid mute_pid;
-    tr_mutemap mutes;
+    tr_vec mutes; /* tr_mute_entry */
     /* Written by the worker, read by others (the ticker, stats, the done
        check): lines of their own, so those reads do not slow the above. */
     _Alignas(64) _Atomic unsigned tick; /* turns taken */

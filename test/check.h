@@ -92,6 +92,18 @@ static inline tr_system *check_system(unsigned workers, unsigned batch) {
     return sys;
 }
 
+/* A running system of `workers` workers that does not stop when its actors
+ * have all exited (keep_running): for tests that start actors as they go. */
+static inline tr_system *check_system_kept(unsigned workers) {
+    tr_system_config cfg;
+    tr_system_config_init(&cfg);
+    cfg.workers = workers;
+    cfg.keep_running = 1;
+    tr_system *sys = NULL;
+    CHECK_EQ(tr_system_create(&cfg, &sys), 0);
+    return sys;
+}
+
 /* Waits for sys to stop (by itself, or after tr_system_stop), reads its final
  * counters, shuts it down and returns the counters. Every spawned actor has
  * exited by then. */

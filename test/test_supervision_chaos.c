@@ -236,12 +236,7 @@ static void check_leaf(tr_system *sys, tr_pid leaf, int l) {
 
 static void chaos(void) {
     build_tree();
-    tr_system_config cfg;
-    tr_system_config_init(&cfg);
-    cfg.workers = 2;
-    cfg.keep_running = 1;
-    tr_system *sys = NULL;
-    CHECK_EQ(tr_system_create(&cfg, &sys), 0);
+    tr_system *sys = check_system_kept(2);
     tr_pid root = tr_sup_start(sys, &g_root);
     CHECK(root > 0);
     tree before = tree_of(sys, root);

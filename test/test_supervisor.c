@@ -255,12 +255,7 @@ static void expect_down(tr_inbox *ib, tr_pid pid, int reason) {
 /* ---- helpers ---- */
 
 static tr_system *new_system(void) {
-    tr_system_config cfg;
-    tr_system_config_init(&cfg);
-    cfg.workers = 2;
-    cfg.keep_running = 1;
-    tr_system *sys = NULL;
-    CHECK_EQ(tr_system_create(&cfg, &sys), 0);
+    tr_system *sys = check_system_kept(2);
     log_reset();
     return sys;
 }
