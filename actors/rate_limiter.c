@@ -76,7 +76,7 @@ static void tick_schedule(limiter *l, tr_ctx *cx) {
     uint64_t ns = (missing + l->cfg.rate - 1) / l->cfg.rate;
     uint32_t ms = (uint32_t)((ns + 999999u) / 1000000u);
     /* Without a timer (no memory), the next message to arrive releases them. */
-    if (tr_send_after(cx, ms ? ms : 1, l->self, MSG_TICK, NULL, 0) == 0)
+    if (tr_send_after(cx, ms ? ms : 1, l->self, MSG_TICK, NULL, 0, NULL) == 0)
         l->tick_pending = 1;
 }
 

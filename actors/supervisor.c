@@ -421,7 +421,7 @@ static void batch_begin(supervisor *s, tr_ctx *cx) {
             tr_send_exit(s->sys, c->pid, TR_ESTOPPED);
     }
     if (j->waiting && timeout > 0 &&
-        tr_send_after(cx, (uint32_t)timeout, s->self, MSG_TIMER, &s->gen, sizeof s->gen) != 0)
+        tr_send_after(cx, (uint32_t)timeout, s->self, MSG_TIMER, &s->gen, sizeof s->gen, NULL) != 0)
         batch_kill(s); /* no timer to wait for */
 }
 

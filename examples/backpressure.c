@@ -117,7 +117,7 @@ static int producer_receive(tr_ctx *cx, void *state, tr_msg *m) {
         int rc = tr_send(sys, p->consumer, MSG_DONE, NULL, 0);
         if (rc == TR_EFULL) { /* fail policy, mailbox full: DONE again next tick */
             atomic_fetch_add(&g_done_refused, 1);
-            return tr_send_after(cx, TICK_MS, tr_self(cx), MSG_GO, NULL, 0);
+            return tr_send_after(cx, TICK_MS, tr_self(cx), MSG_GO, NULL, 0, NULL);
         }
         return rc < 0 ? rc : tr_exit(cx, 0);
     }
@@ -149,7 +149,7 @@ static int producer_receive(tr_ctx *cx, void *state, tr_msg *m) {
      * the consumer has caught up. */
     if (due > p->seq)
         return tr_send(sys, tr_self(cx), MSG_GO, NULL, 0);
-    return tr_send_after(cx, TICK_MS, tr_self(cx), MSG_GO, NULL, 0);
+    return tr_send_after(cx, TICK_MS, tr_self(cx), MSG_GO, NULL, 0, NULL);
 }
 
 static const tr_actor_spec producer_spec = {

@@ -272,10 +272,13 @@ TR_API int tr_become(tr_ctx *cx, tr_receive_fn receive);
 TR_API int tr_exit(tr_ctx *cx, int reason);
 
 /* The libuv loop of the worker running this actor (struct uv_loop_s is
- * uv_loop_t), for timers and I/O handles owned by the actor; NULL outside an
- * actor, and NULL in an init that a plain thread runs (tr_spawn from a plain
- * thread: no worker runs the actor yet). Use it only from inside the callback
- * that received it. */
+ * uv_loop_t); NULL outside an actor, and NULL in an init that a plain thread
+ * runs (tr_spawn from a plain thread: no worker runs the actor yet). The
+ * worker polls it while busy whenever it has live handles. A handle made on
+ * it belongs to that worker, not to the actor: the actor's next turn may run
+ * on another worker, where it must not touch the handle. Prefer the
+ * runtime's timers (tr_send_after) and sockets (troupe/tcp.h), which any
+ * turn may use. */
 struct uv_loop_s;
 TR_API struct uv_loop_s *tr_ctx_loop(tr_ctx *cx);
 
@@ -345,15 +348,49 @@ TR_API int tr_kill(tr_system *sys, tr_pid pid);
 
 /* ---- Timers --------------------------------------------------------------- */
 
-/* Sends to pid, delay_ms from now, a message of type with a copy of size bytes
- * of data, from the running actor. The message is made now, so a failure is
- * reported here: TR_EINVAL (as tr_send), TR_ETOOBIG, TR_ENOMEM, TR_ESTOPPED,
- * TR_ENOTACTOR. A timer whose system stops first is dropped; there is no
- * cancel yet (a stale timer's message is best told apart by its payload).
- * Actor only, on a worker: in an init that a plain thread runs (tr_spawn from
- * a plain thread) it returns TR_ENOTACTOR, as tr_ask_async does. */
+/* A timer, named so that it can be cancelled; 0 names none. */
+typedef uint64_t tr_timer;
+
+/* Sends to pid, delay_ms from now (never earlier; typically within a
+ * millisecond after), a message of type with a copy of size bytes of data,
+ * from the running actor. The message is made now, so a failure is reported
+ * here: TR_EINVAL (as tr_send), TR_ETOOBIG, TR_ENOMEM, TR_ESTOPPED,
+ * TR_ENOTACTOR (cx is not the running callback). If timer is not NULL it gets
+ * the timer's name for tr_timer_cancel. The timer runs on the worker that
+ * started it, whichever worker runs the actors involved. A timer to an actor
+ * that has exited by then is a counted dead letter; timers still pending
+ * when the system stops are dropped. Actor only (inits run by plain threads
+ * included). */
 TR_API int tr_send_after(tr_ctx *cx, uint32_t delay_ms, tr_pid pid, uint32_t type, const void *data,
-                         size_t size);
+                         size_t size, tr_timer *timer);
+
+/* Like tr_send_after, but again every period_ms (the first after period_ms)
+ * until cancelled, the system stops, or a firing finds pid gone (that one is
+ * a dead letter; the timer then ends). period_ms 0 is TR_EINVAL. */
+TR_API int tr_send_every(tr_ctx *cx, uint32_t period_ms, tr_pid pid, uint32_t type,
+                         const void *data, size_t size, tr_timer *timer);
+
+/* tr_send_after / tr_send_every for any thread: the message comes from no
+ * actor (sender TR_PID_NONE), first after delay_ms, then every period_ms if
+ * period_ms is not 0. Errors as tr_send_after (TR_EINVAL for a NULL sys). */
+TR_API int tr_system_send_after(tr_system *sys, uint32_t delay_ms, uint32_t period_ms, tr_pid pid,
+                                uint32_t type, const void *data, size_t size, tr_timer *timer);
+
+/* Cancels a timer: it sends nothing more. Harmless on a timer that has fired
+ * or ended: returns 0. A message the timer sent before the cancel took
+ * effect may still arrive: from another worker or thread the cancel reaches
+ * the timer's worker a little later. Errors: TR_EINVAL (sys NULL, or timer
+ * names no timer of sys), TR_ENOMEM. Any thread. */
+TR_API int tr_timer_cancel(tr_system *sys, tr_timer timer);
+
+/* Sets the running actor's receive timeout, as Erlang's `receive ... after`:
+ * once ms pass without a message, receive gets TR_MSG_TIMEOUT (no payload,
+ * sent by the actor itself); every message restarts the wait, the timeout's
+ * included, so a silent actor gets one every ms. 0 turns it off (a timeout
+ * message already on its way is then dropped unseen), as does setting it
+ * again (which starts a new wait). Errors: TR_ENOTACTOR, TR_ENOMEM,
+ * TR_ESTOPPED. Actor only. */
+TR_API int tr_receive_timeout(tr_ctx *cx, uint32_t ms);
 
 /* ---- Names -------------------------------------------------------------- */
 
@@ -387,6 +424,8 @@ TR_API int tr_unregister(tr_system *sys, const char *name);
  * gives the monitor's reference, tr_msg_exit_pid the actor, tr_msg_exit_reason
  * its exit reason (TR_ENOACTOR if it was dead when the monitor was set). */
 #define TR_MSG_DOWN 0xFFFF0004u
+/* Delivered when the actor's receive timeout (tr_receive_timeout) expires. */
+#define TR_MSG_TIMEOUT 0xFFFF0005u
 
 /* Ownership: a message belongs to whoever allocated it (the running actor, or
  * the plain thread), or to the plain thread that tr_ask or tr_inbox_receive

@@ -19,9 +19,10 @@ struct tr_system;
 struct tr_actor_ext;
 
 enum tr_actor_flags {
-    TR_ACTORF_ZOMBIE = 1,  /* exited: release the block once its mailbox is drained */
-    TR_ACTORF_EXITING = 2, /* tr_exit was called */
-    TR_ACTORF_TRAP = 4,    /* traps exits: exit signals arrive as TR_MSG_EXIT */
+    TR_ACTORF_ZOMBIE = 1,       /* exited: release the block once its mailbox is drained */
+    TR_ACTORF_EXITING = 2,      /* tr_exit was called */
+    TR_ACTORF_TRAP = 4,         /* traps exits: exit signals arrive as TR_MSG_EXIT */
+    TR_ACTORF_RECV_TIMEOUT = 8, /* has a receive timeout: note when each turn ends (timer.h) */
 };
 
 #define TR_INLINE_STATE 32

@@ -13,6 +13,7 @@
 #include "links.h"
 #include "scheduler.h"
 #include "signals.h"
+#include "timer.h"
 
 #include <string.h>
 
@@ -103,7 +104,7 @@ static int no_reply_reason(int rc, const tr_actor *a) {
  * reply.
  * Returns whether receive gets m (possibly turned into a notice); otherwise
  * m has been dealt with. Off the path of ordinary mail. */
-static TR_COLD int deliver_special(tr_callback *cb, tr_msg *m) {
+static TR_COLD int deliver_special(tr_callback *cb, tr_msg *m, unsigned nth) {
     tr_system *sys = cb->sys;
     tr_worker *w = cb->worker;
     tr_actor *a = cb->actor;
@@ -132,6 +133,7 @@ static TR_COLD int deliver_special(tr_callback *cb, tr_msg *m) {
         m->type = m->kind == TR_KIND_ASK_TIMEOUT ? TR_MSG_ASK_TIMEOUT : TR_MSG_ASK_FAILED;
         m->flags |= TR_MSGF_REPLY;
         return 1;
+    case TR_KIND_RECV_TIMEOUT: return tr_recv_timeout_due(cb, m, nth > 1);
     default:
         if ((m->flags & TR_MSGF_REPLY) && m->ref && !tr_asks_settle(a, m->ref)) {
             tr_msg_dead_letter(sys, w, m); /* a reply after its ask timed out */
@@ -168,7 +170,7 @@ static TR_COLD void after_receive(tr_callback *cb, int rc, tr_msg *m, int unansw
         tr_ask_fail(cb->sys, cb->worker, asker, ref, self, failed);
 }
 
-static inline void deliver(tr_callback *cb, tr_msg *m) {
+static inline void deliver(tr_callback *cb, tr_msg *m, unsigned nth) {
     tr_system *sys = cb->sys;
     tr_worker *w = cb->worker;
     tr_actor *a = cb->actor;
@@ -177,7 +179,7 @@ static inline void deliver(tr_callback *cb, tr_msg *m) {
         return;
     }
     if ((m->kind != TR_KIND_USER || (m->flags & TR_MSGF_REPLY) || !tr_sys_running(sys)) &&
-        !deliver_special(cb, m))
+        !deliver_special(cb, m, nth))
         return;
     cb->current = m;
     cb->consumed = 0;
@@ -208,6 +210,13 @@ static TR_COLD tr_node *next_stashed(tr_actor *a, int *stashed) {
     return tr_mpsc_pop(&a->mailbox);
 }
 
+/* An actor with a receive timeout notes when it last had mail (timer.h);
+ * before the turn gives the actor up. */
+static inline void note_turn_end(tr_actor *a) {
+    if (a->flags & TR_ACTORF_RECV_TIMEOUT)
+        a->ext->recv_last_ns = uv_hrtime();
+}
+
 enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
     tr_system *sys = w->sys;
     tr_callback cb; /* deliver sets the rest */
@@ -231,6 +240,7 @@ enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
     for (unsigned n = 1;; n++) {
         tr_node *node = stashed ? next_stashed(a, &stashed) : tr_mpsc_pop(&a->mailbox);
         if (!node) {
+            note_turn_end(a);
             result = finish_turn(w->sys, w, a) ? TR_RUN_IDLE : TR_RUN_AGAIN;
             break;
         }
@@ -248,13 +258,15 @@ enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
                 continue;
             }
         }
-        deliver(&cb, m);
+        deliver(&cb, m, n);
         if (w->out_first) /* what the callback sent leaves when it returns */
             tr_outbox_flush(w);
         /* The turn ends after its batch, or when it must: the ticker has
            seen it run too long (ticker.h), or it is to be muted (mute.h). */
-        if (n >= batch || atomic_load_explicit(&w->preempt, memory_order_relaxed))
+        if (n >= batch || atomic_load_explicit(&w->preempt, memory_order_relaxed)) {
+            note_turn_end(a);
             break;
+        }
     }
     if (taken)
         tr_mailbox_took_n(sys, w, a, taken);

@@ -27,6 +27,10 @@ typedef struct tr_actor_ext {
        of their turn; read before the mailbox (tr_stash_pop). */
     tr_msg *sig_first, *sig_last;
     tr_msg *mail_first, *mail_last;
+    /* The receive timeout (timer.h): its setting, the generation of that
+       setting, and when the actor last had mail. */
+    uint32_t recv_timeout_ms, recv_gen;
+    uint64_t recv_last_ns;
 } tr_actor_ext;
 
 /* The actor's record, made if it has none; NULL when out of memory. Owner. */

@@ -14,10 +14,11 @@ struct tr_system;
 #define TR_COLD __attribute__((cold, noinline))
 
 enum tr_msg_kind {
-    TR_KIND_USER = 0,    /* goes to receive */
-    TR_KIND_STOP,        /* the system is stopping: exit with TR_ESTOPPED */
-    TR_KIND_ASK_TIMEOUT, /* an ask_async timer fired; delivered only if still pending */
-    TR_KIND_ASK_FAILED,  /* no reply will come to this ask (payload: the reason, i64) */
+    TR_KIND_USER = 0,     /* goes to receive */
+    TR_KIND_STOP,         /* the system is stopping: exit with TR_ESTOPPED */
+    TR_KIND_ASK_TIMEOUT,  /* an ask_async timer fired; delivered only if still pending */
+    TR_KIND_ASK_FAILED,   /* no reply will come to this ask (payload: the reason, i64) */
+    TR_KIND_RECV_TIMEOUT, /* a receive-timeout timer fired (ref: the setting's generation) */
     /* Signals (signals.c): sender = the actor they come from, payload = a
        reason (i64) where there is one, ref = a monitor's reference. */
     TR_KIND_LINK,      /* the sender linked to the receiver */

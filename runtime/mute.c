@@ -42,7 +42,7 @@ void tr_unmute_senders_of(tr_system *sys, tr_worker *w, tr_actor *r, tr_pid rpid
         if (v == w)
             tr_unmute_on(w, rpid);
         else
-            tr_command_unmute(sys, w, v, rpid);
+            tr_command_unmute(sys, v, rpid);
     }
 }
 

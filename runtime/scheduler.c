@@ -1,4 +1,5 @@
-/* scheduler.c — workers, run queues, stealing and parking.
+/* scheduler.c — run queues, stealing and parking (the thread around them,
+ * its loop and its handles are worker.c's).
  *
  * Where a runnable actor goes: the run-next slot when the running actor just
  * sent to it (the pair stays hot in one core's cache, as Go's runnext and
@@ -15,7 +16,9 @@
  * worker never parks while its own ring or slot holds work; it wakes a parked
  * worker only to share the load, and only when nobody is parked-and-woken
  * already (the waker clears `parked` by CAS, so each wake-up is one syscall
- * for one sleeper).
+ * for one sleeper). Commands (command.h) are the same pair: the sender
+ * raises the target's commands_pending (seq_cst) and then reads its `parked`;
+ * the worker sets `parked` and then reads commands_pending.
  *
  * The system is done when no actor is live; workers check that when they run
  * out of work, from per-worker counters read exited-first (see system.c).
@@ -26,7 +29,6 @@
 #include "scheduler.h"
 
 #include "command.h"
-#include "timer.h"
 
 #include "ask.h"
 #include "lifecycle.h"
@@ -36,10 +38,7 @@
 #define TR_RUNNEXT_MAX 32
 #define TR_GLOBAL_EVERY 61 /* look at the global queue first after this many turns, */
 #define TR_GLOBAL_TICKS 2  /* and whenever this many ticks (ms) have passed since the last look */
-#define TR_POLL_EVERY 64   /* poll the uv loop this often while busy, if it has handles */
 #define TR_SEARCH_NS 50000 /* how long an idle worker looks for work before parking */
-
-_Thread_local tr_worker *tr_tls_worker __attribute__((tls_model("initial-exec")));
 
 /* ---- the global queue ---- */
 
@@ -75,7 +74,7 @@ static uint64_t next_random(tr_worker *w) {
 
 int tr_sched_wake(tr_system *sys, tr_worker *v) {
     int one = 1;
-    if (!atomic_load_explicit(&v->parked, memory_order_relaxed) ||
+    if (!atomic_load(&v->parked) || /* seq_cst: the second half of the pairs above */
         !atomic_compare_exchange_strong(&v->parked, &one, 0))
         return 0;
     atomic_fetch_sub(&sys->nparked, 1);
@@ -205,14 +204,6 @@ static int work_visible(tr_system *sys) {
     return 0;
 }
 
-static void unpark(tr_worker *w) {
-    int one = 1;
-    if (atomic_compare_exchange_strong(&w->parked, &one, 0)) {
-        atomic_fetch_sub(&w->sys->nparked, 1);
-        tr_ticker_nudge(w->sys);
-    }
-}
-
 static void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
@@ -245,122 +236,31 @@ static tr_actor *search(tr_worker *w) {
     return a;
 }
 
-static void park(tr_worker *w) {
+int tr_sched_park_begin(tr_worker *w) {
     tr_system *sys = w->sys;
     atomic_store(&w->parked, 1);
     atomic_fetch_add(&sys->nparked, 1);
-    if (work_visible(sys) || tr_commands_pending(w)) {
-        unpark(w);
-        return;
-    }
-    tr_sched_check_done(sys);
-    if (atomic_load(&sys->state) != TR_SYS_DONE)
-        uv_run(&w->loop, UV_RUN_ONCE);
-    unpark(w); /* woken by a timer or I/O rather than by a waker */
-}
-
-static void on_wake(uv_async_t *h) {
-    (void)h;
-}
-
-/* At worker exit: closes the wake handle and runtime-owned timers; handles
- * that actors created on the loop should have been closed by their owners. */
-static void close_handle(uv_handle_t *h, void *arg) {
-    (void)arg;
-    if (!uv_is_closing(h) && !tr_timer_close(h))
-        uv_close(h, NULL);
-}
-
-static void worker_main(void *arg) {
-    tr_worker *w = arg;
-    tr_system *sys = w->sys;
-    tr_tls_worker = w;
-    while (atomic_load_explicit(&sys->state, memory_order_acquire) != TR_SYS_DONE) {
-        tr_actor *a = find_work(w);
-        if (!a && !(a = search(w))) {
-            park(w);
-            continue;
-        }
-        enum tr_run_result r = tr_actor_run(w, a);
-        if (r == TR_RUN_AGAIN || (r == TR_RUN_MUTED && !tr_mute(w, a)))
-            local_push(w, a);
-        if (w->active_handles &&
-            atomic_load_explicit(&w->tick, memory_order_relaxed) % TR_POLL_EVERY == 0)
-            uv_run(&w->loop, UV_RUN_NOWAIT);
-    }
-    uv_mutex_lock(&sys->lock); /* no wake-up may reach a handle from here on */
-    sys->loops_closing = 1;
-    uv_mutex_unlock(&sys->lock);
-    uv_walk(&w->loop, close_handle, NULL);
-    uv_run(&w->loop, UV_RUN_DEFAULT);
-    if (w->zone)
-        msgpack_zone_free(w->zone);
-    tr_commands_drop(w);
-    tr_vec_free(&w->mutes);
-    tr_pool_local_flush(&sys->pool, &w->pool);
-    tr_table_flush(&sys->table, &w->blocks);
-    tr_tls_worker = NULL;
-}
-
-/* Makes worker i's loop and wake-up handle. Returns 0 or TR_ESYS (nothing left open). */
-static int worker_loop_init(tr_system *sys, unsigned i) {
-    tr_worker *w = &sys->workers[i];
-    w->sys = sys;
-    w->index = i;
-    w->rng = 0x9E3779B97F4A7C15ull * (i + 1);
-    tr_mpsc_init(&w->commands);
-    if (uv_loop_init(&w->loop) != 0)
-        return TR_ESYS;
-    if (uv_async_init(&w->loop, &w->wake, on_wake) != 0) {
-        uv_loop_close(&w->loop);
-        return TR_ESYS;
-    }
-    return 0;
-}
-
-/* Closes a loop whose thread never ran (or has exited without closing it). */
-static void worker_loop_close(tr_worker *w) {
-    uv_walk(&w->loop, close_handle, NULL);
-    uv_run(&w->loop, UV_RUN_DEFAULT);
-    uv_loop_close(&w->loop);
-}
-
-/* The start ladder: loops, the ticker, then the threads; on failure each step
- * undoes exactly what the ones before it made. */
-int tr_sched_start(tr_system *sys) {
-    unsigned n = sys->cfg.workers, loops = 0, started = 0;
-    while (loops < n && worker_loop_init(sys, loops) == 0)
-        loops++;
-    if (loops < n)
-        goto close_loops;
-    if (tr_ticker_start(sys) != 0)
-        goto close_loops;
-    for (; started < n; started++)
-        if (uv_thread_create(&sys->workers[started].thread, worker_main, &sys->workers[started]) !=
-            0)
-            break;
-    if (started == n)
+    if (work_visible(sys) || atomic_load(&w->commands_pending))
         return 0;
-    atomic_store(&sys->state, TR_SYS_DONE);
-    tr_sched_wake_all(sys);
-    for (unsigned i = 0; i < started; i++)
-        uv_thread_join(&sys->workers[i].thread);
-    tr_ticker_join(sys);
-    for (unsigned i = 0; i < started; i++)
-        uv_loop_close(&sys->workers[i].loop);
-    for (unsigned i = started; i < n; i++)
-        worker_loop_close(&sys->workers[i]);
-    return TR_ESYS;
-close_loops:
-    for (unsigned i = 0; i < loops; i++)
-        worker_loop_close(&sys->workers[i]);
-    return TR_ESYS;
+    tr_sched_check_done(sys);
+    return atomic_load(&sys->state) != TR_SYS_DONE;
 }
 
-void tr_sched_join(tr_system *sys) {
-    for (unsigned i = 0; i < sys->cfg.workers; i++) {
-        uv_thread_join(&sys->workers[i].thread);
-        uv_loop_close(&sys->workers[i].loop);
+void tr_sched_park_end(tr_worker *w) {
+    int one = 1;
+    if (atomic_compare_exchange_strong(&w->parked, &one, 0)) {
+        atomic_fetch_sub(&w->sys->nparked, 1);
+        tr_ticker_nudge(w->sys);
     }
-    tr_ticker_join(sys);
+}
+
+tr_actor *tr_sched_next(tr_worker *w) {
+    tr_actor *a = find_work(w);
+    return a ? a : search(w);
+}
+
+void tr_sched_run(tr_worker *w, tr_actor *a) {
+    enum tr_run_result r = tr_actor_run(w, a);
+    if (r == TR_RUN_AGAIN || (r == TR_RUN_MUTED && !tr_mute(w, a)))
+        local_push(w, a);
 }

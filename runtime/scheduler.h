@@ -1,7 +1,7 @@
-/* scheduler.h — the scheduler: W workers, each a thread running its own libuv
- * loop, a local run queue and a "run next" slot; idle workers steal, then
- * park in uv_run and are woken with uv_async_send only when work exists that
- * they could take. */
+/* scheduler.h — which actor each worker runs: a local run queue and a "run
+ * next" slot per worker, a global queue for plain threads; idle workers
+ * steal, then park (worker.c blocks in uv_run) and are woken with
+ * uv_async_send only when work exists that they could take. */
 #ifndef TR_SCHEDULER_H
 #define TR_SCHEDULER_H
 
@@ -18,10 +18,17 @@ void tr_sched_ready(tr_system *sys, tr_worker *w, tr_actor *a, int next);
  * did. Any thread. */
 int tr_sched_wake(tr_system *sys, tr_worker *v);
 
-/* Starts the worker threads. Returns 0 or TR_ESYS. */
-int tr_sched_start(tr_system *sys);
-/* Joins the worker threads once the system is DONE. */
-void tr_sched_join(tr_system *sys);
+/* The next actor for w to run (its own work, the global queue, stealing,
+ * then a short search), or NULL: park. w's thread. */
+tr_actor *tr_sched_next(tr_worker *w);
+/* Runs a turn of a on w and puts a back in line if it has more to do (or
+ * keeps it muted). */
+void tr_sched_run(tr_worker *w, tr_actor *a);
+/* Parking: begin marks w parked and returns whether it may block now (no
+ * work or command visible, the system not done); end unmarks it unless a
+ * waker did. Between them the caller blocks in its loop. */
+int tr_sched_park_begin(tr_worker *w);
+void tr_sched_park_end(tr_worker *w);
 /* Wakes every worker (stop, done); the second form with sys->lock held. */
 void tr_sched_wake_all(tr_system *sys);
 void tr_sched_wake_all_locked(tr_system *sys);

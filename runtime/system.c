@@ -12,6 +12,7 @@
 #include "lifecycle.h"
 #include "scheduler.h"
 #include "system.h"
+#include "worker.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -73,7 +74,7 @@ int tr_system_create(const tr_system_config *cfg, tr_system **out) {
         free(sys);
         return TR_ESYS; /* pthread init failures: nothing worth unwinding piecemeal */
     }
-    int rc = tr_sched_start(sys); /* on failure it has closed what it opened */
+    int rc = tr_workers_start(sys); /* on failure it has closed what it opened */
     if (rc) {
         system_free(sys);
         return rc;
@@ -178,7 +179,7 @@ static void system_finish(tr_system *sys) {
     if (sys->finish == TR_FINISH_NONE) {
         sys->finish = TR_FINISH_RUNNING;
         uv_mutex_unlock(&sys->lock);
-        tr_sched_join(sys);
+        tr_workers_join(sys);
         wait_for_callers(sys, 1);
         tr_actors_reap_all(sys);
         uv_mutex_lock(&sys->lock);

@@ -6,6 +6,7 @@
 #include "actor.h"
 #include "callers.h"
 #include "globalq.h"
+#include "idmap.h"
 #include "mailbox.h"
 #include "mute.h"
 #include "msg.h"
@@ -36,9 +37,8 @@ typedef struct tr_worker {
     unsigned index;
     tr_actor *runnext; /* made runnable by the running actor: runs next */
     unsigned runnext_streak;
-    unsigned global_turn;    /* tick, and */
-    uint32_t global_tick;    /* sys->ticks, when the global queue was last looked at */
-    unsigned active_handles; /* uv handles of actors (timers): poll the loop while busy */
+    unsigned global_turn; /* tick, and */
+    uint32_t global_tick; /* sys->ticks, when the global queue was last looked at */
     uint64_t rng;
     tr_pool_local pool;
     tr_free_blocks blocks;
@@ -55,7 +55,8 @@ typedef struct tr_worker {
        actors this worker keeps muted. */
     tr_actor *mute_to;
     tr_pid mute_pid;
-    tr_vec mutes; /* tr_mute_entry */
+    tr_vec mutes;     /* tr_mute_entry */
+    tr_idmap handles; /* runtime handles on the loop, by id (worker.h) */
     /* Written by the worker, read by others (the ticker, stats, the done
        check): lines of their own, so those reads do not slow the above. */
     _Alignas(64) _Atomic unsigned tick; /* turns taken */
@@ -67,6 +68,7 @@ typedef struct tr_worker {
     unsigned ticker_seen;            /* tick at the ticker's last look (ticker only) */
     _Atomic int commands_pending;    /* the command inbox (command.h) */
     _Atomic int rescan_mutes;
+    _Atomic uint64_t next_id; /* ids of handles on this loop (worker.h) */
     _Alignas(64) tr_mpsc commands;
     /* Cold. */
     uv_thread_t thread;
@@ -87,6 +89,7 @@ struct tr_system {
     _Alignas(64) _Atomic uint32_t nparked; /* ...what parking workers write */
     _Atomic uint32_t nsearching;           /* idle workers looking for work before parking */
     _Atomic uint32_t ref_seq;              /* references of plain-thread asks */
+    _Atomic unsigned next_pick;            /* tr_worker_pick's turn */
     _Alignas(64) _Atomic uint32_t callers; /* calls nested in another system's (callers.h) */
     _Atomic uint32_t wait_callers;         /* ...of which inside tr_system_wait */
     _Atomic uint32_t muted_now;            /* actors muted at the moment */

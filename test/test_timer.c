@@ -20,18 +20,18 @@ static int ticker_receive(tr_ctx *cx, void *state, tr_msg *m) {
     case MSG_START:
         atomic_store(&g_self, tr_self(cx));
         for (int64_t i = 0; i < TICKS; i++)
-            CHECK_EQ(tr_send_after(cx, g_delays[i], tr_self(cx), MSG_TICK, &i, sizeof i), 0);
+            CHECK_EQ(tr_send_after(cx, g_delays[i], tr_self(cx), MSG_TICK, &i, sizeof i, NULL), 0);
         /* a dead pid: a dead letter when it fires, before the last tick */
-        CHECK_EQ(tr_send_after(cx, 2, (tr_pid)tr_msg_i64(m), MSG_TICK, NULL, 0), 0);
-        CHECK_EQ(tr_send_after(cx, 1, tr_self(cx), TR_MSG_RESERVED, NULL, 0), TR_EINVAL);
-        CHECK_EQ(tr_send_after(cx, 1, tr_self(cx), MSG_TICK, NULL, 1), TR_EINVAL);
+        CHECK_EQ(tr_send_after(cx, 2, (tr_pid)tr_msg_i64(m), MSG_TICK, NULL, 0, NULL), 0);
+        CHECK_EQ(tr_send_after(cx, 1, tr_self(cx), TR_MSG_RESERVED, NULL, 0, NULL), TR_EINVAL);
+        CHECK_EQ(tr_send_after(cx, 1, tr_self(cx), MSG_TICK, NULL, 1, NULL), TR_EINVAL);
         return 0;
     case MSG_TICK:
         CHECK_EQ(tr_msg_sender(m), tr_self(cx));
         atomic_store(&g_order[atomic_fetch_add(&g_arrived, 1)], (int)tr_msg_i64(m));
         return atomic_load(&g_arrived) == TICKS ? tr_exit(cx, 0) : 0;
     case MSG_SET_FAR: /* an hour away: still pending at the stop */
-        CHECK_EQ(tr_send_after(cx, 3600 * 1000, tr_self(cx), MSG_TICK, NULL, 0), 0);
+        CHECK_EQ(tr_send_after(cx, 3600 * 1000, tr_self(cx), MSG_TICK, NULL, 0, NULL), 0);
         atomic_store(&g_far_set, 1);
         return 0;
     }
@@ -52,7 +52,7 @@ static void timers_arrive_in_delay_order(void) {
     for (int i = 0; i < TICKS; i++)
         CHECK_EQ(atomic_load(&g_order[i]), expected[i]);
     CHECK_EQ(st.dead_letters, 1);
-    CHECK_EQ(tr_send_after(NULL, 1, t, MSG_TICK, NULL, 0), TR_ENOTACTOR);
+    CHECK_EQ(tr_send_after(NULL, 1, t, MSG_TICK, NULL, 0, NULL), TR_ENOTACTOR);
 }
 
 static void pending_timers_are_dropped_at_stop(void) {
