@@ -62,7 +62,9 @@ extern "C" {
     X(ESYS, -15, "system call failed")   /* threads, event loops */                                \
     X(ENOREPLY, -16, "request handled without a reply")                                            \
     X(EKILLED, -17, "killed")               /* the exit reason of an actor ended by tr_kill */     \
-    X(EINTENSITY, -18, "too many restarts") /* a supervisor's exit past its restart intensity */
+    X(EINTENSITY, -18, "too many restarts") /* a supervisor's exit past its restart intensity */   \
+    X(EADDRINUSE, -19, "address in use")    /* tr_tcp_listen: the port is taken */                 \
+    X(ECONNRESET, -20, "connection reset")  /* the peer reset a connection (or it broke) */
 
 enum tr_error {
     TR_OK = 0,

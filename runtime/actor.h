@@ -62,6 +62,9 @@ _Static_assert(sizeof(tr_actor) == 128, "an actor block is two cache lines");
 #define TR_NODE_SHIFT (TR_SLOT_BITS + TR_GEN_BITS)
 #define TR_GEN_MASK ((1u << TR_GEN_BITS) - 1)
 #define TR_WAITER_NODE 0xFFFu
+/* Node TR_IO_NODE names sockets (tcp.c): the rest of the pid is the id of
+ * the handle on its worker's loop (worker.h). */
+#define TR_IO_NODE 0xFFEu
 #define TR_CHUNK_BITS 12
 #define TR_CHUNK_SIZE (1u << TR_CHUNK_BITS)
 #define TR_MAX_CHUNKS (1u << (TR_SLOT_BITS - TR_CHUNK_BITS))

@@ -3,6 +3,7 @@
 
 #include "mute.h"
 #include "scheduler.h"
+#include "tcp.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -82,6 +83,10 @@ void tr_commands_run(tr_worker *w) {
     tr_node *n;
     while ((n = tr_mpsc_pop(&w->commands))) {
         tr_msg *m = (tr_msg *)n;
+        if (m->kind != TR_KIND_COMMAND) { /* mail to a socket of w's (tcp.h) */
+            tr_io_mail(w, m);
+            continue;
+        }
         command_head head;
         memcpy(&head, m->data, sizeof head);
         head.fn(w, m->data + TR_COMMAND_ARGS, m->size - TR_COMMAND_ARGS);
@@ -95,7 +100,7 @@ void tr_commands_drop(tr_worker *w) {
         tr_msg *m = (tr_msg *)n;
         command_head head;
         memcpy(&head, m->data, sizeof head);
-        if (head.drop)
+        if (m->kind == TR_KIND_COMMAND && head.drop)
             head.drop(w, m->data + TR_COMMAND_ARGS, m->size - TR_COMMAND_ARGS);
         tr_msg_release(w->sys, w, m);
     }

@@ -1,8 +1,9 @@
 /* command.h — a worker's command inbox: how one worker (or a plain thread)
  * asks another to do something only the owner of its state may do, as
  * Pony's schedulers message each other: unmute the actors muted on a
- * receiver (mute.h), start or cancel a timer on its loop (timer.h), write to
- * or close a socket its loop owns (tcp.c). No uv call ever crosses threads.
+ * receiver (mute.h), start or cancel a timer on its loop (timer.h), accept,
+ * start or close a socket its loop owns (tcp.h); mail to those sockets comes
+ * through the same inbox. No uv call ever crosses threads.
  *
  * A command is a pool message (kind TR_KIND_COMMAND) holding a function and
  * its arguments, pushed onto the worker's MPSC queue; then `pending` is

@@ -85,6 +85,11 @@ static enum tr_admit wait_for_room(tr_system *sys, tr_actor *a, uint32_t cap) {
 /* A BLOCK send from w found a's mailbox full: mute the running actor if it may be
  * muted (mute.h, step 1), else count an overrun. */
 static void block_sender(tr_system *sys, tr_worker *w, tr_actor *a, tr_pid to) {
+    if (w && w->io_sending) { /* a socket's read: it stops reading (mute.h, step 6) */
+        w->mute_to = a;
+        w->mute_pid = to;
+        return;
+    }
     tr_callback *cb = tr_tls_cb;
     if (w && cb && cb->worker == w && atomic_load_explicit(&w->in_callback, memory_order_relaxed) &&
         !atomic_load_explicit(&cb->actor->has_muters, memory_order_relaxed)) {

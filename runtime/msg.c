@@ -9,6 +9,7 @@
 #include "ask.h"
 #include "scheduler.h"
 #include "signals.h"
+#include "tcp.h"
 #include "system.h"
 
 #include <string.h>
@@ -106,8 +107,9 @@ int tr_msg_deliver(tr_system *sys, tr_worker *w, tr_pid to, tr_msg *m) {
     m->to = to;
     atomic_store_explicit(&m->state, TR_MSG_SENT, memory_order_relaxed);
     unsigned node = tr_pid_node(to);
-    if (node == TR_WAITER_NODE && to > 0)
-        return tr_waiter_deliver(sys, w, to, m);
+    if (__builtin_expect(node >= TR_IO_NODE, 0) && to > 0) /* not an actor's pid */
+        return node == TR_WAITER_NODE ? tr_waiter_deliver(sys, w, to, m)
+                                      : tr_io_deliver(sys, w, to, m);
     /* Other nodes are reached through a transport (a later issue): until one is
        attached, mail to them is a dead letter like mail to a dead pid. */
     tr_actor *a = node == sys->node && to > 0 ? tr_table_lookup(&sys->table, to) : NULL;

@@ -5,10 +5,26 @@
 #include "mailbox.h"
 #include "scheduler.h"
 #include "system.h"
+#include "tcp.h"
 
 /* Whether receiver r (pid rpid) no longer holds a sender back. */
 static int lets_go(tr_actor *r, tr_pid rpid) {
     return atomic_load(&r->pid) != rpid || atomic_load(&r->depth) < tr_mailbox_low_watermark(r);
+}
+
+int tr_mute_io(tr_worker *w, tr_pid io) {
+    tr_actor *r = w->mute_to;
+    tr_pid rpid = w->mute_pid;
+    w->mute_to = NULL;
+    tr_mute_entry entry = {rpid, NULL, io};
+    if (tr_vec_push(&w->mutes, &entry, sizeof entry) != 0)
+        return 0;                    /* no memory: it just keeps reading */
+    atomic_store(&r->has_muters, 1); /* step 2: seq_cst, then look again */
+    if (lets_go(r, rpid)) {
+        w->mutes.n--;
+        return 0;
+    }
+    return 1;
 }
 
 int tr_mute(tr_worker *w, tr_actor *a) {
@@ -16,7 +32,7 @@ int tr_mute(tr_worker *w, tr_actor *a) {
     tr_actor *r = w->mute_to;
     tr_pid rpid = w->mute_pid;
     w->mute_to = NULL;
-    tr_mute_entry entry = {rpid, a};
+    tr_mute_entry entry = {rpid, a, TR_PID_NONE};
     if (tr_vec_push(&w->mutes, &entry, sizeof entry) != 0)
         return 0;                    /* no memory: it just keeps running */
     atomic_store(&r->has_muters, 1); /* step 2: seq_cst, then look again */
@@ -46,10 +62,16 @@ void tr_unmute_senders_of(tr_system *sys, tr_worker *w, tr_actor *r, tr_pid rpid
     }
 }
 
-/* Makes the sender of entry i runnable again and forgets the entry. */
+/* Makes the sender of entry i runnable again (or has its socket read again)
+ * and forgets the entry. */
 static void unmute_at(tr_worker *w, uint32_t i) {
-    tr_actor *a = TR_VEC_AT(&w->mutes, tr_mute_entry, i).sender;
+    tr_mute_entry e = TR_VEC_AT(&w->mutes, tr_mute_entry, i);
+    tr_actor *a = e.sender;
     tr_vec_take(&w->mutes, i, sizeof(tr_mute_entry));
+    if (!a) {
+        tr_tcp_resume(w, e.io);
+        return;
+    }
     atomic_store_explicit(&a->muted, 0, memory_order_relaxed);
     atomic_fetch_sub_explicit(&w->sys->muted_now, 1, memory_order_relaxed);
     tr_sched_ready(w->sys, w, a, 0);
@@ -80,7 +102,7 @@ void tr_unmute_ready(tr_worker *w) {
         tr_mute_entry *e = &TR_VEC_AT(&w->mutes, tr_mute_entry, i);
         tr_pid rpid = e->receiver;
         tr_actor *r = receiver(w, rpid);
-        if (!r || lets_go(r, rpid) || atomic_load(&e->sender->signaled))
+        if (!r || lets_go(r, rpid) || (e->sender && atomic_load(&e->sender->signaled)))
             unmute_at(w, i);
         else
             i++;

@@ -24,6 +24,9 @@
  *     its `signaled` byte (seq_cst), tr_signal_send sets `signaled` and then
  *     looks at `muted`; if set, every worker rescans its mutemap and lets go
  *     the actors that have signals waiting. One of the two sees the other.
+ *  6. A socket is muted the same way (tcp.c): a read whose data finds its
+ *     owner's BLOCK mailbox full stops reading, and the entry (sender NULL,
+ *     the socket's pid) resumes it when the owner drains.
  * Steps 2 and 3 are the two halves of a Dekker pair: either R's owner sees
  * has_muters, or w sees R's lower depth, so no mute outlives the reason for
  * it. Two actors muted on each other would need each to have muted without
@@ -41,12 +44,18 @@ struct tr_worker;
 /* What a worker's mutemap (a tr_vec of these) holds for each muted actor. */
 typedef struct tr_mute_entry {
     tr_pid receiver;
-    tr_actor *sender;
+    tr_actor *sender; /* NULL: a socket, */
+    tr_pid io;        /* this one (step 6) */
 } tr_mute_entry;
 
 /* Step 2 for sender a, which ran on w and found the receiver noted in w
  * full. Returns whether a stays muted (else the caller requeues it). */
 int tr_mute(struct tr_worker *w, tr_actor *a);
+
+/* Step 6: the socket io on w (its loop's thread) delivered to the receiver
+ * noted in w, which was full. Returns whether the socket stays muted (the
+ * caller stops reading; tr_tcp_resume starts it again). */
+int tr_mute_io(struct tr_worker *w, tr_pid io);
 
 /* Step 3, on the receiver's side: r (pid rpid) may have muted senders. */
 void tr_unmute_senders_of(struct tr_system *sys, struct tr_worker *w, tr_actor *r, tr_pid rpid);

@@ -27,7 +27,8 @@ static void answer_dead(tr_system *sys, tr_worker *w, tr_pid from, tr_pid to, in
 int tr_signal_send(tr_system *sys, tr_worker *w, tr_pid from, tr_pid to, int kind, int reason,
                    uint32_t ref) {
     tr_actor *a = to > 0 && tr_pid_node(to) == sys->node ? tr_table_lookup(&sys->table, to) : NULL;
-    if (!a) { /* not an actor of this node (a plain thread's address, say): none to signal */
+    int to_socket = tr_pid_node(to) == TR_IO_NODE; /* a socket watching its owner (tcp.h) */
+    if (!a && !to_socket) { /* not an actor of this node (a plain thread's address, say) */
         answer_dead(sys, w, from, to, kind, ref, TR_ENOACTOR);
         return TR_ENOACTOR;
     }
@@ -40,7 +41,7 @@ int tr_signal_send(tr_system *sys, tr_worker *w, tr_pid from, tr_pid to, int kin
     m->sender = from;
     m->ref = ref;
     /* Marked before the push, so the turn that pops it may sort it first. */
-    if (atomic_load_explicit(&a->pid, memory_order_acquire) == to) {
+    if (a && atomic_load_explicit(&a->pid, memory_order_acquire) == to) {
         atomic_store(&a->signaled, 1);
         if (atomic_load(&a->muted)) /* it must not wait for its receiver (mute.h, 5) */
             tr_command_rescan(sys);

@@ -56,6 +56,8 @@ typedef struct tr_worker {
     tr_actor *mute_to;
     tr_pid mute_pid;
     tr_vec mutes;     /* tr_mute_entry */
+    int io_sending;   /* a socket's read is delivering (mute.h, step 6) */
+    char *io_buf;     /* what sockets on this loop read into (tcp.c) */
     tr_idmap handles; /* runtime handles on the loop, by id (worker.h) */
     /* Written by the worker, read by others (the ticker, stats, the done
        check): lines of their own, so those reads do not slow the above. */

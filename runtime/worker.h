@@ -25,7 +25,7 @@ typedef struct tr_handle {
     void (*close)(struct tr_handle *h); /* starts closing it; frees it once closed */
 } tr_handle;
 
-#define TR_ID_WORKER_SHIFT 48
+#define TR_ID_WORKER_SHIFT 40 /* ids fit in a pid below its node bits (actor.h) */
 
 /* A new id on worker w (any thread: plain threads pick the id of a handle
  * that a command will make). */
