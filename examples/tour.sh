@@ -13,6 +13,22 @@ for example in pingpong counter_race producer_consumer backpressure inbox superv
     "$build/examples/$example"
 done
 
+# The echo server on a free loopback port, under a load of 200 connections.
+printf '\n== echo_server + echo_load (200 connections x 100 lines)\n'
+out=$(mktemp)
+"$build/examples/echo_server" 127.0.0.1 0 >"$out" &
+server=$!
+trap 'kill -INT $server 2>/dev/null || true; rm -f "$out"' EXIT
+for _ in $(seq 100); do grep -q listening "$out" && break; sleep 0.05; done
+port=$(sed -n 's/.*listening on [^:]*:\([0-9]*\),.*/\1/p' "$out")
+cat "$out"
+"$build/examples/echo_load" 127.0.0.1 "$port" 200 100
+kill -INT $server
+wait $server
+tail -n 1 "$out"
+trap - EXIT
+rm -f "$out"
+
 printf '\n== benchmarks: bench/run.sh all 10 (a tenth of full size)\n'
 cd "$root"
 table=$root/../shared/bench/table.py
