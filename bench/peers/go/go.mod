@@ -1,0 +1,3 @@
+module troupe-bench-go
+
+go 1.19

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The Go versions of fanout_fj, broker and many_to_many, run like bench/run.sh:
+#   bench/peers/go/run.sh NAME|all [scale-divisor]
+# Builds (standard library only, offline) into bench/out/go-peer if a source
+# is newer, then runs each with GOMAXPROCS=$WORKERS (default 2), printing one
+# BENCH line (impl=go) per benchmark on stdout.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../../.." && pwd)
+bin="$root/bench/out/go-peer"
+known=(fanout_fj broker many_to_many)
+which=${1:-all}
+divisor=${2:-1}
+export GOMAXPROCS=${WORKERS:-2} GOPROXY=off GOFLAGS=-mod=mod
+export GOCACHE=${GOCACHE:-/tmp/troupe-bench-gocache}
+command -v go >/dev/null || { echo "go-peer: go is not installed (apt-get install golang-go)" >&2; exit 2; }
+if [ ! -x "$bin" ] || [ -n "$(find "$here" -name '*.go' -newer "$bin")" ] || [ "$here/go.mod" -nt "$bin" ]; then
+  echo "go-peer: building $bin" >&2
+  mkdir -p "$(dirname "$bin")"
+  (cd "$here" && go build -o "$bin" .)
+fi
+names=("${known[@]}")
+if [ "$which" != all ]; then
+  case " ${known[*]} " in
+    *" $which "*) names=("$which") ;;
+    *) echo "go-peer: unknown benchmark: $which (have: ${known[*]})" >&2; exit 2 ;;
+  esac
+fi
+status=0
+for n in "${names[@]}"; do
+  echo "go-peer: $n (GOMAXPROCS=$GOMAXPROCS, divisor=$divisor)" >&2
+  timeout 600 "$bin" "$n" "$divisor" || { echo "go-peer: $n failed (exit $?)" >&2; status=1; }
+done
+exit $status
