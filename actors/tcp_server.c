@@ -52,6 +52,7 @@ static int server_receive(tr_ctx *cx, void *state, tr_msg *m) {
             tr_tcp_close(tr_ctx_system(cx), c.conn);
         return 0;
     }
+    case TR_MSG_TCP_ERROR: /* TR_MSG_TCP_CLOSED follows */ return 0;
     case TR_MSG_TCP_CLOSED: /* the listening socket failed */
         return tr_exit(cx, (int)tr_msg_i64(m));
     case TR_SUP_MSG_ANSWER: /* a start that failed has closed its connection */ return 0;

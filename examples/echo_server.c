@@ -10,8 +10,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define CONN_MAILBOX 16 /* reads held for a busy connection actor before its socket stops reading  \
-                         */
+#define CONN_MAILBOX                                                                               \
+    16 /* reads held for a busy connection actor before its socket stops reading                   \
+        */
 
 static uint32_t idle_ms = 30000;
 
@@ -26,6 +27,7 @@ static int conn_receive(tr_ctx *cx, void *state, tr_msg *m) {
         return tr_msg_forward(cx, tr_msg_sender(m), m);
     case TR_MSG_TIMEOUT: /* silent too long */
         return tr_tcp_close(tr_ctx_system(cx), *(tr_pid *)state);
+    case TR_MSG_TCP_ERROR: /* a reset, say: TR_MSG_TCP_CLOSED follows */ return 0;
     case TR_MSG_TCP_CLOSED: return tr_exit(cx, 0);
     default: return TR_EUNHANDLED;
     }

@@ -10,6 +10,7 @@
 #include <troupe/tcp.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -89,6 +90,8 @@ static void sock_ended(tr_worker *w, sock *s, int64_t reason) {
     tr_worker_handle_remove(w, &s->h);
     if (!s->owner)
         return;
+    if (reason != 0)
+        tell(w, s, s->owner, TR_MSG_TCP_ERROR, reason);
     tell(w, s, s->owner, TR_MSG_TCP_CLOSED, reason);
     tr_signal_send(s->sys, w, s->pid, s->owner, TR_KIND_DEMONITOR, 0, s->ref);
 }

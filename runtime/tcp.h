@@ -15,7 +15,8 @@
  *     overrun, and C stops reading and waits in w's mutemap (mute.h, step 6)
  *     until O drains.
  *  4. C ends once: it leaves w's id map (later mail to it is a dead
- *     letter), O gets TR_MSG_TCP_CLOSED, O is told to forget the monitor
+ *     letter), O gets TR_MSG_TCP_CLOSED (after TR_MSG_TCP_ERROR if it
+ *     failed), O is told to forget the monitor
  *     (DEMONITOR), and the handle closes (pending writes are cancelled and
  *     freed first). */
 #ifndef TR_TCP_H

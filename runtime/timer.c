@@ -220,11 +220,14 @@ int tr_system_send_after(tr_system *sys, uint32_t delay_ms, uint32_t period_ms, 
 
 static int cancel(tr_system *sys, tr_timer timer) {
     tr_worker *v = tr_worker_of_id(sys, timer);
-    if (!v)
+    uint64_t seq = timer & ((1ull << TR_ID_WORKER_SHIFT) - 1); /* 1 .. next_id if issued */
+    if (!v || seq - 1 >= atomic_load_explicit(&v->next_id, memory_order_relaxed))
         return TR_EINVAL;
     if (!tr_sys_running(sys))
         return 0; /* every timer is dropped anyway */
-    if (v == tr_worker_of(sys)) {
+    /* Not found on its own worker, it may have fired, or its start (a plain thread's command) may
+       still wait among the worker's commands: then the cancel goes after it. */
+    if (v == tr_worker_of(sys) && tr_worker_handle_get(v, timer)) {
         run_cancel(v, &timer, sizeof timer);
         return 0;
     }

@@ -4,6 +4,8 @@
 #include "command.h"
 #include "scheduler.h"
 
+#include <unistd.h>
+
 #define TR_POLL_EVERY 64 /* turns between looks at a busy worker's loop, if it has handles */
 
 _Thread_local tr_worker *tr_tls_worker __attribute__((tls_model("initial-exec")));
@@ -112,8 +114,13 @@ static int worker_loop_init(tr_system *sys, unsigned i) {
     w->index = i;
     w->rng = 0x9E3779B97F4A7C15ull * (i + 1);
     tr_mpsc_init(&w->commands);
-    if (uv_loop_init(&w->loop) != 0)
+    if (uv_loop_init(&w->loop) != 0) {
+        /* libuv leaves its epoll fd open when its init fails after making it
+           (emfile_fd is -1 once init got that far: it memsets the loop first) */
+        if (w->loop.emfile_fd == -1 && w->loop.backend_fd >= 0)
+            close(w->loop.backend_fd);
         return TR_ESYS;
+    }
     if (uv_async_init(&w->loop, &w->wake, on_wake) != 0) {
         uv_loop_close(&w->loop);
         return TR_ESYS;

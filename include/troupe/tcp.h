@@ -14,7 +14,8 @@
  *   own        tr_tcp_start gives a connection to an actor (its owner,
  *              typically one spawned for it) and starts reading: data
  *              arrives as TR_MSG_TCP_DATA, and the end, exactly once, as
- *              TR_MSG_TCP_CLOSED, all sent by the connection's pid.
+ *              TR_MSG_TCP_CLOSED (after a TR_MSG_TCP_ERROR if it failed),
+ *              all sent by the connection's pid.
  *   write      tr_tcp_write, or any message sent or forwarded to the
  *              connection's pid (its payload is written; forwarding a
  *              TR_MSG_TCP_DATA message writes it back without a copy).
@@ -57,8 +58,12 @@ extern "C" {
 #define TR_MSG_TCP_DATA 0xFFFF0011u
 /* The connection (sender) is closed; tr_msg_i64 says why: 0 when the peer
  * closed it or tr_tcp_close did, TR_ECONNRESET when the peer reset it,
- * TR_ESYS for another socket error. No data follows it. */
+ * TR_ESYS for another socket error, TR_ENOMEM. No data follows it. */
 #define TR_MSG_TCP_CLOSED 0xFFFF0012u
+/* The socket (sender) failed, with tr_msg_i64 the reason (as for CLOSED):
+ * sent just before the TR_MSG_TCP_CLOSED with that reason, for owners that
+ * handle errors apart. */
+#define TR_MSG_TCP_ERROR 0xFFFF0013u
 
 /* Whether pid names a socket (a connection or a listener) rather than an
  * actor. Any thread. */
