@@ -7,7 +7,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build-bench"
-known=(pingpong counting ring skynet spawn_mem fanout_backpressure restart fanout_fj broker many_to_many)
+known=(pingpong counting ring skynet spawn_mem fanout_backpressure restart fanout_fj broker many_to_many timers)
 which=${1:-all}
 divisor=${2:-1}
 export WORKERS=${WORKERS:-2}

@@ -104,7 +104,7 @@ static int no_reply_reason(int rc, const tr_actor *a) {
  * reply.
  * Returns whether receive gets m (possibly turned into a notice); otherwise
  * m has been dealt with. Off the path of ordinary mail. */
-static TR_COLD int deliver_special(tr_callback *cb, tr_msg *m, unsigned nth) {
+static TR_COLD int deliver_special(tr_callback *cb, tr_msg *m, unsigned received) {
     tr_system *sys = cb->sys;
     tr_worker *w = cb->worker;
     tr_actor *a = cb->actor;
@@ -133,7 +133,7 @@ static TR_COLD int deliver_special(tr_callback *cb, tr_msg *m, unsigned nth) {
         m->type = m->kind == TR_KIND_ASK_TIMEOUT ? TR_MSG_ASK_TIMEOUT : TR_MSG_ASK_FAILED;
         m->flags |= TR_MSGF_REPLY;
         return 1;
-    case TR_KIND_RECV_TIMEOUT: return tr_recv_timeout_due(cb, m, nth > 1);
+    case TR_KIND_RECV_TIMEOUT: return tr_recv_timeout_due(cb, m, received > 0);
     default:
         if ((m->flags & TR_MSGF_REPLY) && m->ref && !tr_asks_settle(a, m->ref)) {
             tr_msg_dead_letter(sys, w, m); /* a reply after its ask timed out */
@@ -170,17 +170,19 @@ static TR_COLD void after_receive(tr_callback *cb, int rc, tr_msg *m, int unansw
         tr_ask_fail(cb->sys, cb->worker, asker, ref, self, failed);
 }
 
-static inline void deliver(tr_callback *cb, tr_msg *m, unsigned nth) {
+/* Hands m to receive, unless the runtime deals with it; returns whether
+ * receive ran. received: how many messages receive had earlier in the turn. */
+static inline int deliver(tr_callback *cb, tr_msg *m, unsigned received) {
     tr_system *sys = cb->sys;
     tr_worker *w = cb->worker;
     tr_actor *a = cb->actor;
     if (m->to != atomic_load_explicit(&a->pid, memory_order_acquire)) {
         tr_msg_undeliverable(sys, w, m);
-        return;
+        return 0;
     }
     if ((m->kind != TR_KIND_USER || (m->flags & TR_MSGF_REPLY) || !tr_sys_running(sys)) &&
-        !deliver_special(cb, m, nth))
-        return;
+        !deliver_special(cb, m, received))
+        return 0;
     cb->current = m;
     cb->consumed = 0;
     cb->replied = 0;
@@ -193,12 +195,13 @@ static inline void deliver(tr_callback *cb, tr_msg *m, unsigned nth) {
     int unanswered = request && !cb->replied;
     if (rc < 0 || (m && unanswered)) {
         after_receive(cb, rc, m, unanswered);
-        return;
+        return 1;
     }
     if (m)
         tr_msg_release(sys, w, m);
     if (a->flags & TR_ACTORF_EXITING)
         actor_exit(cb, a->exit_reason);
+    return 1;
 }
 
 /* The next message of a turn that reads the stash first (signals.h). */
@@ -212,8 +215,8 @@ static TR_COLD tr_node *next_stashed(tr_actor *a, int *stashed) {
 
 /* An actor with a receive timeout notes when it last had mail (timer.h);
  * before the turn gives the actor up. */
-static inline void note_turn_end(tr_actor *a) {
-    if (a->flags & TR_ACTORF_RECV_TIMEOUT)
+static inline void note_turn_end(tr_actor *a, unsigned received) {
+    if (received && (a->flags & TR_ACTORF_RECV_TIMEOUT))
         a->ext->recv_last_ns = uv_hrtime();
 }
 
@@ -237,10 +240,11 @@ enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
     int block = atomic_load_explicit(&a->capacity, memory_order_relaxed) &&
                 a->spec->overflow == TR_OVERFLOW_BLOCK;
     uint32_t taken = 0;
+    unsigned received = 0; /* messages receive had this turn (a receive timeout's mail) */
     for (unsigned n = 1;; n++) {
         tr_node *node = stashed ? next_stashed(a, &stashed) : tr_mpsc_pop(&a->mailbox);
         if (!node) {
-            note_turn_end(a);
+            note_turn_end(a, received);
             result = finish_turn(w->sys, w, a) ? TR_RUN_IDLE : TR_RUN_AGAIN;
             break;
         }
@@ -258,13 +262,13 @@ enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
                 continue;
             }
         }
-        deliver(&cb, m, n);
+        received += (unsigned)deliver(&cb, m, received);
         if (w->out_first) /* what the callback sent leaves when it returns */
             tr_outbox_flush(w);
         /* The turn ends after its batch, or when it must: the ticker has
            seen it run too long (ticker.h), or it is to be muted (mute.h). */
         if (n >= batch || atomic_load_explicit(&w->preempt, memory_order_relaxed)) {
-            note_turn_end(a);
+            note_turn_end(a, received);
             break;
         }
     }

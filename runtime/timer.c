@@ -90,8 +90,12 @@ static int timer_begin(tr_worker *w, uint64_t id, uint64_t delay_ms, uint32_t pe
     }
     uv_timer_init(&w->loop, &t->timer);
     t->timer.data = t;
-    uv_update_time(&w->loop); /* never early: see timer.h */
-    uv_timer_start(&t->timer, timer_fired, delay_ms + 1, period_ms);
+    /* Never early (timer.h): the loop's clock is whole milliseconds, and on Linux it is
+       CLOCK_MONOTONIC_COARSE where that ticks every millisecond, up to a tick behind. */
+    uv_update_time(&w->loop);
+    uint64_t now_ms = (uv_hrtime() + 999999) / 1000000, loop_ms = uv_now(&w->loop);
+    uv_timer_start(&t->timer, timer_fired, delay_ms + (now_ms > loop_ms ? now_ms - loop_ms : 0),
+                   period_ms);
     return 0;
 }
 

@@ -6,8 +6,9 @@
  * starts or cancels one by a command to that worker (command.h), so no uv
  * call ever crosses threads. A timer's id (tr_timer) names its worker
  * (worker.h). It is never early: libuv counts whole milliseconds from the
- * loop's last clock reading, so the clock is read at the start and one
- * millisecond added.
+ * loop's clock, which lags (rounded down; on Linux it may be the coarse
+ * clock, a tick behind), so the delay is lengthened by the lag measured
+ * against the precise clock, rounded up.
  *
  * Receive timeouts, without a timer restart per message: the actor keeps the
  * time of its last turn (its record, links.h) and one timer is out at a
