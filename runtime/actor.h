@@ -23,6 +23,7 @@ enum tr_actor_flags {
     TR_ACTORF_EXITING = 2,      /* tr_exit was called */
     TR_ACTORF_TRAP = 4,         /* traps exits: exit signals arrive as TR_MSG_EXIT */
     TR_ACTORF_RECV_TIMEOUT = 8, /* has a receive timeout: note when each turn ends (timer.h) */
+    TR_ACTORF_STASHED = 16,     /* the stash holds messages: the next turn reads it first */
 };
 
 #define TR_INLINE_STATE 32

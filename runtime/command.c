@@ -99,9 +99,11 @@ void tr_commands_drop(tr_worker *w) {
     while ((n = tr_mpsc_pop(&w->commands))) {
         tr_msg *m = (tr_msg *)n;
         command_head head;
-        memcpy(&head, m->data, sizeof head);
-        if (m->kind == TR_KIND_COMMAND && head.drop)
-            head.drop(w, m->data + TR_COMMAND_ARGS, m->size - TR_COMMAND_ARGS);
+        if (m->kind == TR_KIND_COMMAND) { /* not mail to a socket */
+            memcpy(&head, m->data, sizeof head);
+            if (head.drop)
+                head.drop(w, m->data + TR_COMMAND_ARGS, m->size - TR_COMMAND_ARGS);
+        }
         tr_msg_release(w->sys, w, m);
     }
 }

@@ -210,6 +210,7 @@ static TR_COLD tr_node *next_stashed(tr_actor *a, int *stashed) {
     if (m)
         return &m->node;
     *stashed = 0;
+    a->flags &= (uint8_t)~TR_ACTORF_STASHED;
     return tr_mpsc_pop(&a->mailbox);
 }
 
@@ -235,8 +236,9 @@ enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
     enum tr_run_result result = TR_RUN_AGAIN;
     /* Signals go before ordinary mail: a turn that finds some were sent sorts
        the mailbox first (signals.h). */
-    int stashed =
-        atomic_load_explicit(&a->signaled, memory_order_relaxed) && tr_stash_fill(sys, w, a);
+    int stashed = atomic_load_explicit(&a->signaled, memory_order_relaxed)
+                      ? tr_stash_fill(sys, w, a)
+                      : (a->flags & TR_ACTORF_STASHED) != 0;
     int block = atomic_load_explicit(&a->capacity, memory_order_relaxed) &&
                 a->spec->overflow == TR_OVERFLOW_BLOCK;
     uint32_t taken = 0;

@@ -2,6 +2,7 @@
 #include "mute.h"
 
 #include "command.h"
+#include "links.h"
 #include "mailbox.h"
 #include "scheduler.h"
 #include "system.h"
@@ -37,7 +38,9 @@ int tr_mute(tr_worker *w, tr_actor *a) {
         return 0;                    /* no memory: it just keeps running */
     atomic_store(&r->has_muters, 1); /* step 2: seq_cst, then look again */
     atomic_store(&a->muted, 1);      /* step 5: seq_cst, then look at signals */
-    if (lets_go(r, rpid) || atomic_load(&a->has_muters) || atomic_load(&a->signaled)) {
+    /* signals sent since its turn began, or stashed and not yet handled */
+    if (lets_go(r, rpid) || atomic_load(&a->has_muters) || atomic_load(&a->signaled) ||
+        (a->ext && a->ext->sig_first)) {
         atomic_store_explicit(&a->muted, 0, memory_order_relaxed);
         w->mutes.n--; /* the entry just pushed */
         return 0;

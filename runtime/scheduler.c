@@ -227,6 +227,12 @@ static tr_actor *search(tr_worker *w) {
             break;
         if (tr_commands_pending(w)) { /* an unmute, say: it makes work here */
             tr_commands_run(w);
+            /* a socket's command may have delivered mail, which puts its
+               receiver in the run-next slot (tcp.c): take it before parking */
+            if ((a = w->runnext)) {
+                w->runnext = NULL;
+                break;
+            }
             if ((a = tr_runq_get(&w->runq)))
                 break;
         }

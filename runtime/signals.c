@@ -147,8 +147,9 @@ int tr_stash_fill(tr_system *sys, tr_worker *w, tr_actor *a) {
             chain_append(&x->mail_first, &x->mail_last, m);
     }
     int stashed = x->sig_first || x->mail_first;
-    if (stashed) /* the next turn reads the stash first too */
-        atomic_store_explicit(&a->signaled, 1, memory_order_relaxed);
+    if (stashed) /* the next turn reads the stash first too (not `signaled`:
+                    that would keep the actor from ever being muted) */
+        a->flags |= TR_ACTORF_STASHED;
     return stashed;
 }
 

@@ -10,6 +10,7 @@
 #include <troupe/tcp.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -437,6 +438,7 @@ void tr_io_mail(tr_worker *w, tr_msg *m) {
     sock *s = (sock *)h;
     if (h && m->kind == TR_KIND_DOWN) { /* an owner exited (step 2) */
         if (m->ref == s->ref) {
+            s->owner = TR_PID_NONE; /* nobody left to tell */
             if (h->close == conn_close_handle)
                 conn_end(w, (conn *)h, 0);
             else
@@ -528,9 +530,19 @@ int tr_tcp_write(tr_system *sys, tr_pid conn_pid, const void *data, size_t size)
     return tr_send(sys, conn_pid, 0, data, size);
 }
 
+/* A write to a connection the peer has reset raises SIGPIPE, which would
+ * end the process: unless the program has a handler of its own, it is
+ * ignored, and the error arrives as TR_ECONNRESET instead. */
+static void ignore_sigpipe(void) {
+    struct sigaction old;
+    if (sigaction(SIGPIPE, NULL, &old) == 0 && old.sa_handler == SIG_DFL)
+        signal(SIGPIPE, SIG_IGN);
+}
+
 /* Makes, binds and opens a listening socket. Returns the descriptor or a
  * TR_E* code. */
 static int open_listener(const char *host, int port, int *bound_port) {
+    ignore_sigpipe();
     struct sockaddr_storage addr;
     if (uv_ip4_addr(host, port, (struct sockaddr_in *)&addr) != 0 &&
         uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr) != 0)

@@ -97,6 +97,8 @@ static void worker_main(void *arg) {
     tr_commands_drop(w);
     close_all(w);
     tr_idmap_free(&w->handles);
+    free(w->io_buf); /* the sockets' read buffer (tcp.c) */
+    w->io_buf = NULL;
     if (w->zone)
         msgpack_zone_free(w->zone);
     tr_vec_free(&w->mutes);

@@ -37,6 +37,15 @@
  * what an echo-like server writes back cannot make it buffer without end),
  * and starts again below TR_TCP_WRITE_LOW.
  *
+ * End of input closes: when the peer shuts down its side (EOF), the
+ * connection is closed at once and its owner gets TR_MSG_TCP_CLOSED (0), as
+ * Erlang's gen_tcp does by default; what it writes afterwards is a dead
+ * letter. A peer that wants every answer reads them before it closes.
+ *
+ * SIGPIPE: the first tr_tcp_listen sets SIGPIPE to be ignored unless the
+ * program has installed a handler (a write to a reset peer would otherwise
+ * end the process); such a write is reported as TR_ECONNRESET.
+ *
  * Addresses are numeric IPv4 or IPv6 ("127.0.0.1", "::1", "0.0.0.0"). */
 #ifndef TROUPE_TCP_H
 #define TROUPE_TCP_H
@@ -82,8 +91,9 @@ TR_API int tr_tcp_listen(tr_system *sys, const char *host, int port, tr_pid owne
  * had another owner: the connection then stops monitoring that one). The
  * data that arrives from now on goes to owner. Returns 0 once the request is
  * on its way; a connection that has closed meanwhile ignores it (its
- * TR_MSG_TCP_CLOSED went to its previous owner). Errors: TR_EINVAL (not a
- * connection of sys), TR_ENOMEM, TR_ESTOPPED. Any thread. */
+ * TR_MSG_TCP_CLOSED went to its previous owner), as does a listener's pid.
+ * Errors: TR_EINVAL (not a socket of sys), TR_ENOMEM, TR_ESTOPPED. Any
+ * thread. */
 TR_API int tr_tcp_start(tr_system *sys, tr_pid conn, tr_pid owner);
 
 /* Writes a copy of size bytes of data to connection conn: the same as
