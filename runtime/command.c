@@ -55,14 +55,20 @@ int tr_command_send(tr_system *sys, tr_worker *v, tr_command_fn fn, tr_command_f
     return 0;
 }
 
-static void run_unmute(tr_worker *w, void *data, size_t size) {
+typedef struct unmute_args {
     tr_pid rpid;
-    memcpy(&rpid, data, size);
-    tr_unmute_on(w, rpid);
+    int home;
+} unmute_args;
+
+static void run_unmute(tr_worker *w, void *data, size_t size) {
+    unmute_args a;
+    memcpy(&a, data, size);
+    tr_unmute_on(w, a.rpid, a.home);
 }
 
-void tr_command_unmute(tr_system *sys, tr_worker *v, tr_pid rpid) {
-    if (tr_command_send(sys, v, run_unmute, NULL, &rpid, sizeof rpid) != 0) {
+void tr_command_unmute(tr_system *sys, tr_worker *v, tr_pid rpid, int home) {
+    unmute_args a = {rpid, home};
+    if (tr_command_send(sys, v, run_unmute, NULL, &a, sizeof a) != 0) {
         atomic_store(&v->rescan_mutes, 1);
         raise_pending(sys, v);
     }

@@ -33,8 +33,9 @@ tr_msg *tr_command_new(tr_system *sys, tr_command_fn fn, tr_command_fn drop, siz
 void *tr_command_args(tr_msg *m);
 void tr_command_post(tr_system *sys, tr_worker *v, tr_msg *m);
 
-/* Tells worker v to unmute the actors muted on rpid. Any thread. */
-void tr_command_unmute(tr_system *sys, tr_worker *v, tr_pid rpid);
+/* Tells worker v to unmute the actors muted on rpid, and to send them to
+ * worker home (if >= 0) to run. Any thread. */
+void tr_command_unmute(tr_system *sys, tr_worker *v, tr_pid rpid, int home);
 
 /* Tells every worker to look again at all the actors it keeps muted (one was
  * sent a signal: mute.h, step 5). Any thread. */

@@ -242,6 +242,7 @@ enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
     int block = atomic_load_explicit(&a->capacity, memory_order_relaxed) &&
                 a->spec->overflow == TR_OVERFLOW_BLOCK;
     uint32_t taken = 0;
+    uint64_t began = block ? uv_hrtime() : 0; /* its cost per message (mute.h, placement) */
     unsigned received = 0; /* messages receive had this turn (a receive timeout's mail) */
     for (unsigned n = 1;; n++) {
         tr_node *node = stashed ? next_stashed(a, &stashed) : tr_mpsc_pop(&a->mailbox);
@@ -275,7 +276,7 @@ enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
         }
     }
     if (taken)
-        tr_mailbox_took_n(sys, w, a, taken);
+        tr_mailbox_took_n(sys, w, a, taken, uv_hrtime() - began);
     if (w->mute_to) { /* the callback found a full BLOCK mailbox */
         if (a->flags & TR_ACTORF_ZOMBIE)
             w->mute_to = NULL; /* it has exited: nothing to hold back */

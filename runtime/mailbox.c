@@ -175,8 +175,21 @@ static void took(tr_system *sys, tr_worker *w, tr_actor *a, uint32_t n, uint32_t
         tr_unmute_senders_of(sys, w, a, atomic_load_explicit(&a->pid, memory_order_relaxed));
 }
 
-void tr_mailbox_took_n(tr_system *sys, tr_worker *w, tr_actor *a, uint32_t n) {
+void tr_mailbox_took_n(tr_system *sys, tr_worker *w, tr_actor *a, uint32_t n, uint64_t turn_ns) {
+    tr_mbox_counters *c = tr_mbox_counters_of(&sys->mboxes, a->slot, 0);
+    if (c) { /* only the owner writes it */
+        uint64_t per = turn_ns / n,
+                 avg = atomic_load_explicit(&c->ns_per_msg, memory_order_relaxed);
+        avg = avg ? (3 * avg + per) / 4 : per;
+        atomic_store_explicit(&c->ns_per_msg, (uint32_t)(avg > UINT32_MAX ? UINT32_MAX : avg),
+                              memory_order_relaxed);
+    }
     took(sys, w, a, n, atomic_fetch_sub_explicit(&a->depth, n, memory_order_seq_cst));
+}
+
+uint32_t tr_mailbox_ns_per_msg(tr_system *sys, const tr_actor *a) {
+    tr_mbox_counters *c = tr_mbox_counters_of(&sys->mboxes, a->slot, 0);
+    return c ? atomic_load_explicit(&c->ns_per_msg, memory_order_relaxed) : UINT32_MAX;
 }
 
 int tr_mailbox_took(tr_system *sys, tr_worker *w, tr_actor *a) {

@@ -54,6 +54,8 @@ typedef struct tr_mbox_counters {
     _Atomic uint64_t overruns; /* BLOCK sends past the bound that could not mute their sender */
     _Atomic uint64_t muted;    /* times this actor was muted */
     _Atomic uint32_t high_water;
+    _Atomic uint32_t
+        ns_per_msg; /* BLOCK mailboxes: the owner's cost per message (moving average) */
 } tr_mbox_counters;
 
 typedef struct tr_mbox_table {
@@ -95,7 +97,10 @@ void tr_mailbox_admit_chain(struct tr_system *sys, struct tr_worker *w, tr_actor
  * must be dropped (DROP_OLDEST; counted here) instead of delivered. */
 int tr_mailbox_took(struct tr_system *sys, struct tr_worker *w, tr_actor *a);
 /* The same for n messages of a BLOCK mailbox at once (the end of a turn). */
-void tr_mailbox_took_n(struct tr_system *sys, struct tr_worker *w, tr_actor *a, uint32_t n);
+/* The owner's cost per message of a BLOCK mailbox (UINT32_MAX: unknown). */
+uint32_t tr_mailbox_ns_per_msg(struct tr_system *sys, const tr_actor *a);
+void tr_mailbox_took_n(struct tr_system *sys, struct tr_worker *w, tr_actor *a, uint32_t n,
+                       uint64_t turn_ns);
 
 /* A's low watermark: muted senders go again once its depth is below it. */
 uint32_t tr_mailbox_low_watermark(const tr_actor *a);

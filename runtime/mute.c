@@ -56,28 +56,48 @@ int tr_mute(tr_worker *w, tr_actor *a) {
 void tr_unmute_senders_of(tr_system *sys, tr_worker *w, tr_actor *r, tr_pid rpid) {
     if (!atomic_exchange(&r->has_muters, 0) || atomic_load(&sys->state) == TR_SYS_DONE)
         return; /* none, or the workers are gone (the final reap) */
+    /* Placement: senders of a receiver that is cheap per message go to its
+       worker, where the messages are hot; those of a costly one stay where
+       they are, so the two sides run in parallel. */
+    int home = w && tr_mailbox_ns_per_msg(sys, r) < TR_PIN_NS_PER_MSG ? (int)w->index : -1;
     for (unsigned i = 0; i < sys->cfg.workers; i++) {
         tr_worker *v = &sys->workers[i];
         if (v == w)
-            tr_unmute_on(w, rpid);
+            tr_unmute_on(w, rpid, home);
         else
-            tr_command_unmute(sys, v, rpid);
+            tr_command_unmute(sys, v, rpid, home);
     }
 }
 
-/* Makes the sender of entry i runnable again (or has its socket read again)
- * and forgets the entry. */
-static void unmute_at(tr_worker *w, uint32_t i) {
+/* Forgets entry i and returns its sender, no longer muted (NULL for a
+ * socket, which reads again). */
+static tr_actor *unmute_at(tr_worker *w, uint32_t i) {
     tr_mute_entry e = TR_VEC_AT(&w->mutes, tr_mute_entry, i);
     tr_actor *a = e.sender;
     tr_vec_take(&w->mutes, i, sizeof(tr_mute_entry));
     if (!a) {
         tr_tcp_resume(w, e.io);
-        return;
+        return NULL;
     }
     atomic_store_explicit(&a->muted, 0, memory_order_relaxed);
     atomic_fetch_sub_explicit(&w->sys->muted_now, 1, memory_order_relaxed);
-    tr_sched_ready(w->sys, w, a, 0);
+    return a;
+}
+
+static void run_pinned(tr_worker *w, void *data, size_t size) {
+    tr_actor **actors = data;
+    for (size_t i = 0; i < size / sizeof *actors; i++)
+        tr_sched_pin(w, actors[i]);
+}
+
+#define TR_PIN_BATCH 64 /* senders moved to their receiver's worker per command */
+
+/* Sends the n actors of batch (their consumer sides owned here) to home. */
+static void send_home(tr_worker *w, tr_worker *home, tr_actor **batch, uint32_t n) {
+    if (tr_command_send(w->sys, home, run_pinned, NULL, batch, n * sizeof *batch) == 0)
+        return;
+    for (uint32_t i = 0; i < n; i++) /* no memory for the command: they run here */
+        tr_sched_ready(w->sys, w, batch[i], 0);
 }
 
 /* The receiver behind rpid, or NULL if it names no block of this node. */
@@ -85,7 +105,7 @@ static tr_actor *receiver(tr_worker *w, tr_pid rpid) {
     return tr_pid_node(rpid) == w->sys->node ? tr_table_lookup(&w->sys->table, rpid) : NULL;
 }
 
-void tr_unmute_on(tr_worker *w, tr_pid rpid) {
+void tr_unmute_on(tr_worker *w, tr_pid rpid, int home) {
     /* Step 4: the command may be stale. */
     tr_actor *r = receiver(w, rpid);
     if (r && !lets_go(r, rpid)) {
@@ -93,11 +113,31 @@ void tr_unmute_on(tr_worker *w, tr_pid rpid) {
         if (!lets_go(r, rpid))
             return;
     }
-    for (uint32_t i = 0; i < w->mutes.n;)
-        if (TR_VEC_AT(&w->mutes, tr_mute_entry, i).receiver == rpid)
-            unmute_at(w, i);
-        else
+    tr_worker *to = home >= 0 ? &w->sys->workers[home] : NULL;
+    tr_actor *batch[TR_PIN_BATCH];
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < w->mutes.n;) {
+        if (TR_VEC_AT(&w->mutes, tr_mute_entry, i).receiver != rpid) {
             i++;
+            continue;
+        }
+        tr_actor *a = unmute_at(w, i);
+        if (!a)
+            continue;
+        if (!to) {
+            tr_sched_ready(w->sys, w, a, 0);
+        } else if (to == w) {
+            tr_sched_pin(w, a);
+        } else {
+            batch[n++] = a;
+            if (n == TR_PIN_BATCH) {
+                send_home(w, to, batch, n);
+                n = 0;
+            }
+        }
+    }
+    if (n)
+        send_home(w, to, batch, n);
 }
 
 void tr_unmute_ready(tr_worker *w) {
@@ -105,9 +145,12 @@ void tr_unmute_ready(tr_worker *w) {
         tr_mute_entry *e = &TR_VEC_AT(&w->mutes, tr_mute_entry, i);
         tr_pid rpid = e->receiver;
         tr_actor *r = receiver(w, rpid);
-        if (!r || lets_go(r, rpid) || (e->sender && atomic_load(&e->sender->signaled)))
-            unmute_at(w, i);
-        else
+        if (!r || lets_go(r, rpid) || (e->sender && atomic_load(&e->sender->signaled))) {
+            tr_actor *a = unmute_at(w, i);
+            if (a)
+                tr_sched_ready(w->sys, w, a, 0);
+        } else {
             i++;
+        }
     }
 }

@@ -27,6 +27,16 @@
  *  6. A socket is muted the same way (tcp.c): a read whose data finds its
  *     owner's BLOCK mailbox full stops reading, and the entry (sender NULL,
  *     the socket's pid) resumes it when the owner drains.
+ * Placement: a muted sender is faster than its receiver, so it runs best
+ * where the receiver's mail is hot. When the receiver R (on worker x) is
+ * cheap per message (its owner times its BLOCK turns: under
+ * TR_PIN_NS_PER_MSG), step 3's unmutes carry x, and each worker sends the
+ * senders it held to x (a command with the actors; their consumer sides go
+ * with it), where they run from x's pinned queue, which thieves do not take
+ * from; R itself, while it has muters, goes back to that queue after each
+ * turn. So N senders feeding one cheap receiver end up on its worker instead
+ * of sending every message across cores. A costly receiver's senders stay
+ * where they are, so the two sides run in parallel.
  * Steps 2 and 3 are the two halves of a Dekker pair: either R's owner sees
  * has_muters, or w sees R's lower depth, so no mute outlives the reason for
  * it. Two actors muted on each other would need each to have muted without
@@ -60,8 +70,14 @@ int tr_mute_io(struct tr_worker *w, tr_pid io);
 /* Step 3, on the receiver's side: r (pid rpid) may have muted senders. */
 void tr_unmute_senders_of(struct tr_system *sys, struct tr_worker *w, tr_actor *r, tr_pid rpid);
 
-/* On w: makes runnable the actors muted on rpid (an UNMUTE command). */
-void tr_unmute_on(struct tr_worker *w, tr_pid rpid);
+/* On w: makes runnable the actors muted on rpid (an UNMUTE command): on
+ * worker home's pinned queue if home >= 0 (placement), else here. */
+void tr_unmute_on(struct tr_worker *w, tr_pid rpid, int home);
+
+/* A receiver that takes less than this per message is cheap enough that its
+ * senders run best on its worker: a message that crosses cores costs a
+ * cache-line transfer or two (10-30 ns), a large share of such a turn. */
+#define TR_PIN_NS_PER_MSG 200
 /* On w: unmutes every muted actor whose receiver no longer holds it back. */
 void tr_unmute_ready(struct tr_worker *w);
 

@@ -125,6 +125,11 @@ static void local_push(tr_worker *w, tr_actor *a) {
         wake_one(sys, w->index + 1);
 }
 
+void tr_sched_pin(tr_worker *w, tr_actor *a) {
+    if (!tr_runq_put(&w->pinned, a))
+        local_push(w, a); /* full: it goes where thieves may take it */
+}
+
 void tr_sched_ready(tr_system *sys, tr_worker *w, tr_actor *a, int next) {
     if (!w) {
         tr_globalq_push(&sys->globalq, NULL, 0, a);
@@ -188,7 +193,10 @@ static tr_actor *find_work(tr_worker *w) {
         local_push(w, w->runnext);
         w->runnext = NULL;
     }
-    if ((a = tr_runq_get(&w->runq)))
+    /* The ring, then pinned actors; but pinned ones first every other turn,
+       so that neither starves the other. */
+    tr_runq *first = turn & 1 ? &w->pinned : &w->runq;
+    if ((a = tr_runq_get(first)) || (a = tr_runq_get(first == &w->runq ? &w->pinned : &w->runq)))
         return a;
     if ((a = global_take(sys, w)))
         return a;
@@ -233,7 +241,7 @@ static tr_actor *search(tr_worker *w) {
                 w->runnext = NULL;
                 break;
             }
-            if ((a = tr_runq_get(&w->runq)))
+            if ((a = tr_runq_get(&w->runq)) || (a = tr_runq_get(&w->pinned)))
                 break;
         }
     } while (uv_hrtime() < until &&
@@ -267,6 +275,11 @@ tr_actor *tr_sched_next(tr_worker *w) {
 
 void tr_sched_run(tr_worker *w, tr_actor *a) {
     enum tr_run_result r = tr_actor_run(w, a);
-    if (r == TR_RUN_AGAIN || (r == TR_RUN_MUTED && !tr_mute(w, a)))
-        local_push(w, a);
+    if (r == TR_RUN_AGAIN || (r == TR_RUN_MUTED && !tr_mute(w, a))) {
+        /* A receiver others are muted on stays here (mute.h, placement). */
+        if (atomic_load_explicit(&a->has_muters, memory_order_relaxed))
+            tr_sched_pin(w, a);
+        else
+            local_push(w, a);
+    }
 }

@@ -14,6 +14,11 @@
  * worker is woken. Waiter blocks (plain-thread asks) are signalled instead. */
 void tr_sched_ready(tr_system *sys, tr_worker *w, tr_actor *a, int next);
 
+/* Makes a (its consumer side owned by the caller) runnable on w, w's thread,
+ * in w's pinned queue, which thieves do not take from: a stays on w while it
+ * has work (mute.h, placement). */
+void tr_sched_pin(tr_worker *w, tr_actor *a);
+
 /* Wakes worker v if it is parked (it has a command, say). Returns whether it
  * did. Any thread. */
 int tr_sched_wake(tr_system *sys, tr_worker *v);

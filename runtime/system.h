@@ -77,6 +77,8 @@ typedef struct tr_worker {
     uv_loop_t loop;
     uv_async_t wake;
     _Alignas(64) tr_runq runq;
+    /* Owner only: actors kept here, out of thieves' reach (mute.h, placement). */
+    _Alignas(64) tr_runq pinned;
 } tr_worker;
 
 enum tr_system_state { TR_SYS_RUNNING = 0, TR_SYS_STOPPING, TR_SYS_DONE };
