@@ -64,7 +64,8 @@ extern "C" {
     X(EKILLED, -17, "killed")               /* the exit reason of an actor ended by tr_kill */     \
     X(EINTENSITY, -18, "too many restarts") /* a supervisor's exit past its restart intensity */   \
     X(EADDRINUSE, -19, "address in use")    /* tr_tcp_listen: the port is taken */                 \
-    X(ECONNRESET, -20, "connection reset")  /* the peer reset a connection (or it broke) */
+    X(ECONNRESET, -20, "connection reset")  /* the peer reset a connection (or it broke) */        \
+    X(ECONNREFUSED, -21, "connection refused") /* tr_tcp_connect: nobody listens there */
 
 enum tr_error {
     TR_OK = 0,

@@ -31,6 +31,7 @@ typedef struct sock {
 typedef struct conn {
     sock s;
     uv_tcp_t tcp;
+    uv_connect_t connecting; /* tr_tcp_connect's request */
     uint8_t started, reading, muted, write_paused, closing;
 } conn;
 
@@ -103,6 +104,8 @@ static int64_t close_reason(int uv_error) {
         return 0;
     if (uv_error == UV_ECONNRESET || uv_error == UV_EPIPE)
         return TR_ECONNRESET;
+    if (uv_error == UV_ECONNREFUSED)
+        return TR_ECONNREFUSED;
     return uv_error == UV_ENOBUFS ? TR_ENOMEM : TR_ESYS;
 }
 
@@ -263,29 +266,46 @@ typedef struct adopt_args {
 
 /* A connection accepted elsewhere settles on w: it is announced to the
  * listener's owner, which it belongs to until tr_tcp_start. */
-static void adopt(tr_worker *w, const adopt_args *a) {
+/* A connection on w's loop with id, not registered yet; NULL when out of
+ * memory. */
+static conn *conn_new(tr_worker *w, uint64_t id) {
     conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->s.h.id = id;
+    c->s.h.close = conn_close_handle;
+    c->s.sys = w->sys;
+    c->s.pid = io_pid(id);
+    uv_tcp_init(&w->loop, &c->tcp);
+    c->tcp.data = c;
+    return c;
+}
+
+/* Registers c on w and has it watch owner. Returns 0, or TR_ENOMEM (c is
+ * then closing). */
+static int conn_register(tr_worker *w, conn *c, tr_pid owner) {
+    if (tr_worker_handle_add(w, &c->s.h) != 0) {
+        conn_close_handle(&c->s.h);
+        return TR_ENOMEM;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    watch_owner(w, &c->s, owner);
+    return 0;
+}
+
+static void adopt(tr_worker *w, const adopt_args *a) {
+    conn *c = conn_new(w, a->id);
     if (!c) {
         close(a->fd);
         return;
     }
-    c->s.h.id = a->id;
-    c->s.h.close = conn_close_handle;
-    c->s.sys = w->sys;
-    c->s.pid = io_pid(a->id);
-    uv_tcp_init(&w->loop, &c->tcp);
-    c->tcp.data = c;
     if (uv_tcp_open(&c->tcp, a->fd) != 0) {
         close(a->fd);
         conn_close_handle(&c->s.h);
         return;
     }
-    if (tr_worker_handle_add(w, &c->s.h) != 0) {
-        conn_close_handle(&c->s.h);
+    if (conn_register(w, c, a->owner) != 0)
         return;
-    }
-    uv_tcp_nodelay(&c->tcp, 1);
-    watch_owner(w, &c->s, a->owner);
     if (tell(w, &c->s, a->owner, TR_MSG_TCP_ACCEPTED, a->listener) != 0) {
         c->s.owner = TR_PID_NONE; /* nobody to tell */
         conn_end(w, c, 0);
@@ -303,6 +323,37 @@ static void drop_adopt(tr_worker *w, void *data, size_t size) {
     adopt_args a;
     memcpy(&a, data, size);
     close(a.fd);
+}
+
+typedef struct connect_args {
+    struct sockaddr_storage addr;
+    uint64_t id;
+    tr_pid owner;
+} connect_args;
+
+static void on_connected(uv_connect_t *req, int status) {
+    conn *c = req->handle->data;
+    tr_worker *w = tr_tls_worker;
+    if (c->s.ended) /* closed while connecting (its owner exited, say) */
+        return;
+    if (status < 0) {
+        conn_end(w, c, close_reason(status));
+        return;
+    }
+    tell(w, &c->s, c->s.owner, TR_MSG_TCP_CONNECTED, 0);
+    c->started = 1;
+    conn_update_reading(c);
+}
+
+static void run_connect(tr_worker *w, void *data, size_t size) {
+    connect_args a;
+    memcpy(&a, data, size);
+    conn *c = conn_new(w, a.id);
+    if (!c || conn_register(w, c, a.owner) != 0)
+        return; /* no memory: its owner hears nothing but that it never connects */
+    int rc = uv_tcp_connect(&c->connecting, &c->tcp, (struct sockaddr *)&a.addr, on_connected);
+    if (rc < 0)
+        conn_end(w, c, close_reason(rc));
 }
 
 /* ---- listeners ---- */
@@ -539,13 +590,44 @@ static void ignore_sigpipe(void) {
         signal(SIGPIPE, SIG_IGN);
 }
 
+/* Reads a numeric address. Returns 0 or TR_EINVAL. */
+static int parse_addr(const char *host, int port, struct sockaddr_storage *addr) {
+    if (uv_ip4_addr(host, port, (struct sockaddr_in *)addr) != 0 &&
+        uv_ip6_addr(host, port, (struct sockaddr_in6 *)addr) != 0)
+        return TR_EINVAL;
+    return 0;
+}
+
+static int do_connect(tr_system *sys, const char *host, int port, tr_pid owner, tr_pid *conn_pid) {
+    connect_args a;
+    memset(&a, 0, sizeof a);
+    if (parse_addr(host, port, &a.addr) != 0)
+        return TR_EINVAL;
+    if (!tr_sys_running(sys))
+        return TR_ESTOPPED;
+    ignore_sigpipe();
+    tr_worker *w = tr_worker_of(sys);
+    tr_worker *v = w ? w : tr_worker_pick(sys);
+    a.id = tr_worker_new_id(v);
+    a.owner = owner;
+    int rc = tr_command_send(sys, v, run_connect, NULL, &a, sizeof a);
+    if (rc == 0)
+        *conn_pid = io_pid(a.id);
+    return rc;
+}
+
+int tr_tcp_connect(tr_system *sys, const char *host, int port, tr_pid owner, tr_pid *conn_pid) {
+    if (!sys || !host || !conn_pid || port < 1 || port > 65535 || owner <= 0)
+        return TR_EINVAL;
+    TR_API_CALL(sys, int, do_connect(sys, host, port, owner, conn_pid));
+}
+
 /* Makes, binds and opens a listening socket. Returns the descriptor or a
  * TR_E* code. */
 static int open_listener(const char *host, int port, int *bound_port) {
     ignore_sigpipe();
     struct sockaddr_storage addr;
-    if (uv_ip4_addr(host, port, (struct sockaddr_in *)&addr) != 0 &&
-        uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr) != 0)
+    if (parse_addr(host, port, &addr) != 0)
         return TR_EINVAL;
     int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)

@@ -1537,6 +1537,129 @@ static void stock_server_stop_ends_the_system(void) {
     CHECK_EQ(st.dead_letters, 0);
 }
 
+/* ---- client connections (tr_tcp_connect) ---- */
+
+static struct {
+    _Atomic int connected, closed, errors, exited;
+    _Atomic int64_t reason, error_reason;
+    _Atomic size_t got;
+    char echoed[64];
+} g_dial;
+
+typedef struct {
+    tr_pid conn;
+    size_t got;
+    char buf[64];
+} dialer;
+
+static const char DIAL_LINE[] = "over the wire\n";
+
+/* arg: the port to dial. Writes before the connection is up: the write
+   waits for it. */
+static int dial_init(tr_ctx *cx, void *state, const void *arg) {
+    dialer *d = state;
+    tr_system *sys = tr_ctx_system(cx);
+    int rc = tr_tcp_connect(sys, "127.0.0.1", *(const int *)arg, tr_self(cx), &d->conn);
+    if (rc != 0)
+        return rc;
+    CHECK(tr_tcp_is_socket(d->conn));
+    return tr_tcp_write(sys, d->conn, DIAL_LINE, sizeof DIAL_LINE - 1);
+}
+
+static int dial_receive(tr_ctx *cx, void *state, tr_msg *m) {
+    dialer *d = state;
+    switch (tr_msg_type(m)) {
+    case TR_MSG_TCP_CONNECTED:
+        CHECK_EQ(tr_msg_sender(m), d->conn);
+        atomic_fetch_add(&g_dial.connected, 1);
+        return 0;
+    case TR_MSG_TCP_DATA:
+        CHECK(d->got + tr_msg_size(m) <= sizeof d->buf);
+        memcpy(d->buf + d->got, tr_msg_data(m), tr_msg_size(m));
+        d->got += tr_msg_size(m);
+        if (d->got == sizeof DIAL_LINE - 1) {
+            memcpy(g_dial.echoed, d->buf, d->got);
+            atomic_store(&g_dial.got, d->got);
+            return tr_tcp_close(tr_ctx_system(cx), d->conn);
+        }
+        return 0;
+    case TR_MSG_TCP_ERROR:
+        atomic_fetch_add(&g_dial.errors, 1);
+        atomic_store(&g_dial.error_reason, tr_msg_i64(m));
+        return 0;
+    case TR_MSG_TCP_CLOSED:
+        atomic_fetch_add(&g_dial.closed, 1);
+        atomic_store(&g_dial.reason, tr_msg_i64(m));
+        atomic_fetch_add(&g_dial.exited, 1);
+        return tr_exit(cx, 0);
+    default: return TR_EUNHANDLED;
+    }
+}
+
+static const tr_actor_spec dial_spec = {
+    .name = "dialer", .state_size = sizeof(dialer), .init = dial_init, .receive = dial_receive};
+
+static void dial_reset(void) {
+    memset(&g_dial, 0, sizeof g_dial);
+}
+
+/* An actor connects to the stock echo server of the same system, writes a
+   line before the connection is up, gets it back, closes. */
+static void client_connect_round_trip(void) {
+    dial_reset();
+    echo_reset();
+    tr_system *sys = check_system(2, 64);
+    static const echo_opts plain = {0, 0};
+    int port;
+    tr_pid server = start_echo_server(sys, &plain, &port);
+    CHECK(tr_spawn(sys, &dial_spec, &port) > 0);
+    CHECK_WAIT_UNTIL(atomic_load(&g_dial.exited) == 1, WATCHDOG_MS);
+    CHECK_EQ(atomic_load(&g_dial.connected), 1);
+    CHECK_EQ(atomic_load(&g_dial.got), sizeof DIAL_LINE - 1);
+    CHECK(memcmp(g_dial.echoed, DIAL_LINE, sizeof DIAL_LINE - 1) == 0);
+    CHECK_EQ(atomic_load(&g_dial.closed), 1);
+    CHECK_EQ(atomic_load(&g_dial.reason), 0);
+    CHECK_EQ(atomic_load(&g_dial.errors), 0);
+    CHECK_EQ(tr_send_exit(sys, server, TR_ESTOPPED), 0);
+    tr_system_stats st = finish(sys);
+    CHECK_EQ(st.unhandled, 0);
+}
+
+/* A port nobody listens on: ERROR then CLOSED, both TR_ECONNREFUSED; the
+   write made before it failed is a dead letter. Bad arguments. */
+static void client_connect_refused(void) {
+    dial_reset();
+    int fd = socket(AF_INET, SOCK_STREAM, 0); /* a port that was just free */
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sin;
+    CHECK_EQ(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+    CHECK_EQ(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+    close(fd);
+    int port = ntohs(sin.sin_port);
+    tr_system *sys = check_system(2, 64);
+    CHECK(tr_spawn(sys, &dial_spec, &port) > 0);
+    tr_system_stats st = finish(sys); /* the dialer exits on CLOSED */
+    CHECK_EQ(atomic_load(&g_dial.connected), 0);
+    CHECK_EQ(atomic_load(&g_dial.errors), 1);
+    CHECK_EQ(atomic_load(&g_dial.error_reason), TR_ECONNREFUSED);
+    CHECK_EQ(atomic_load(&g_dial.closed), 1);
+    CHECK_EQ(atomic_load(&g_dial.reason), TR_ECONNREFUSED);
+    CHECK(st.dead_letters <= 1); /* the write, if it came after the failure */
+
+    tr_system *s2 = check_system(1, 64);
+    tr_pid keep = check_spawn_idle(s2), conn;
+    CHECK_EQ(tr_tcp_connect(NULL, "127.0.0.1", 80, keep, &conn), TR_EINVAL);
+    CHECK_EQ(tr_tcp_connect(s2, NULL, 80, keep, &conn), TR_EINVAL);
+    CHECK_EQ(tr_tcp_connect(s2, "127.0.0.1", 80, keep, NULL), TR_EINVAL);
+    CHECK_EQ(tr_tcp_connect(s2, "not-an-ip", 80, keep, &conn), TR_EINVAL);
+    CHECK_EQ(tr_tcp_connect(s2, "127.0.0.1", 0, keep, &conn), TR_EINVAL);
+    CHECK_EQ(tr_tcp_connect(s2, "127.0.0.1", 65536, keep, &conn), TR_EINVAL);
+    CHECK_EQ(tr_tcp_connect(s2, "127.0.0.1", 80, 0, &conn), TR_EINVAL);
+    CHECK_EQ(tr_system_stop(s2), 0);
+    CHECK_EQ(tr_tcp_connect(s2, "127.0.0.1", 80, keep, &conn), TR_ESTOPPED);
+    check_finish(s2);
+}
+
 /* `test_tcp NAME` runs only the case NAME. */
 #define RUN_CASE(name)                                                                             \
     do {                                                                                           \
@@ -1564,5 +1687,7 @@ int main(int argc, char **argv) {
     RUN_CASE(errors);
     RUN_CASE(stock_server_start_and_stop);
     RUN_CASE(stock_server_stop_ends_the_system);
+    RUN_CASE(client_connect_round_trip);
+    RUN_CASE(client_connect_refused);
     return check_summary();
 }

@@ -11,6 +11,9 @@
  *              is placed on a worker in turn (so connections spread over
  *              the workers) and announced to the listener's owner with
  *              TR_MSG_TCP_ACCEPTED, sent by the connection's pid.
+ *   connect    tr_tcp_connect opens a connection to a listener elsewhere;
+ *              its owner gets TR_MSG_TCP_CONNECTED, then data as below
+ *              (or TR_MSG_TCP_ERROR and TR_MSG_TCP_CLOSED if it fails).
  *   own        tr_tcp_start gives a connection to an actor (its owner,
  *              typically one spawned for it) and starts reading: data
  *              arrives as TR_MSG_TCP_DATA, and the end, exactly once, as
@@ -73,6 +76,8 @@ extern "C" {
  * sent just before the TR_MSG_TCP_CLOSED with that reason, for owners that
  * handle errors apart. */
 #define TR_MSG_TCP_ERROR 0xFFFF0013u
+/* A connection tr_tcp_connect opened (sender) is connected and reading. */
+#define TR_MSG_TCP_CONNECTED 0xFFFF0014u
 
 /* Whether pid names a socket (a connection or a listener) rather than an
  * actor. Any thread. */
@@ -86,6 +91,16 @@ TR_API int tr_tcp_is_socket(tr_pid pid);
  * TR_ESTOPPED. Any thread. */
 TR_API int tr_tcp_listen(tr_system *sys, const char *host, int port, tr_pid owner, tr_pid *listener,
                          int *bound_port);
+
+/* Connects to host:port from a worker picked in turn, for owner, which gets
+ * TR_MSG_TCP_CONNECTED when the connection is up (reading starts then), or
+ * TR_MSG_TCP_ERROR and TR_MSG_TCP_CLOSED with TR_ECONNREFUSED (nobody
+ * listens), TR_ESYS (another failure) if it cannot be made. Stores the
+ * connection's pid in *conn at once: writes to it before it is up wait for
+ * it, in order. The connection closes when owner exits. Errors: TR_EINVAL
+ * (sys, host or conn NULL, host not numeric, port not 1..65535, owner not a
+ * pid), TR_ENOMEM, TR_ESTOPPED. Any thread. */
+TR_API int tr_tcp_connect(tr_system *sys, const char *host, int port, tr_pid owner, tr_pid *conn);
 
 /* Makes owner the owner of connection conn and starts reading (again, if it
  * had another owner: the connection then stops monitoring that one). The
