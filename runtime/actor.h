@@ -40,7 +40,7 @@ typedef struct tr_actor {
     int exit_reason;
     _Atomic uint8_t named;      /* has registered names */
     _Atomic uint8_t signaled;   /* a signal was sent: sort the mailbox at the next turn */
-    _Atomic uint8_t has_muters; /* senders may be muted on this mailbox (mute.h) */
+    _Atomic uint8_t has_muters; /* workers that may hold senders muted on it: a bit each (mute.h) */
     _Atomic uint8_t muted;      /* held in a worker's mutemap (mute.h) */
     uint8_t flags;              /* owner of the consumer side only */
     /* line 1: what the worker running it touches */

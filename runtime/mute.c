@@ -8,6 +8,13 @@
 #include "system.h"
 #include "tcp.h"
 
+/* w's bit in a receiver's has_muters: workers 0-7 have one each, and from
+ * the ninth on they share them (index modulo 8), so an unmute reaches every
+ * worker that may hold senders, and a few more with many workers. */
+static uint8_t muter_bit(const tr_worker *w) {
+    return (uint8_t)(1u << (w->index & 7));
+}
+
 /* Whether receiver r (pid rpid) no longer holds a sender back. */
 static int lets_go(tr_actor *r, tr_pid rpid) {
     return atomic_load(&r->pid) != rpid || atomic_load(&r->depth) < tr_mailbox_low_watermark(r);
@@ -19,8 +26,8 @@ int tr_mute_io(tr_worker *w, tr_pid io) {
     w->mute_to = NULL;
     tr_mute_entry entry = {rpid, NULL, io};
     if (tr_vec_push(&w->mutes, &entry, sizeof entry) != 0)
-        return 0;                    /* no memory: it just keeps reading */
-    atomic_store(&r->has_muters, 1); /* step 2: seq_cst, then look again */
+        return 0;                                  /* no memory: it just keeps reading */
+    atomic_fetch_or(&r->has_muters, muter_bit(w)); /* step 2: seq_cst, then look again */
     if (lets_go(r, rpid)) {
         w->mutes.n--;
         return 0;
@@ -35,9 +42,9 @@ int tr_mute(tr_worker *w, tr_actor *a) {
     w->mute_to = NULL;
     tr_mute_entry entry = {rpid, a, TR_PID_NONE};
     if (tr_vec_push(&w->mutes, &entry, sizeof entry) != 0)
-        return 0;                    /* no memory: it just keeps running */
-    atomic_store(&r->has_muters, 1); /* step 2: seq_cst, then look again */
-    atomic_store(&a->muted, 1);      /* step 5: seq_cst, then look at signals */
+        return 0;                                  /* no memory: it just keeps running */
+    atomic_fetch_or(&r->has_muters, muter_bit(w)); /* step 2: seq_cst, then look again */
+    atomic_store(&a->muted, 1);                    /* step 5: seq_cst, then look at signals */
     /* signals sent since its turn began, or stashed and not yet handled */
     if (lets_go(r, rpid) || atomic_load(&a->has_muters) || atomic_load(&a->signaled) ||
         (a->ext && a->ext->sig_first)) {
@@ -54,7 +61,8 @@ int tr_mute(tr_worker *w, tr_actor *a) {
 }
 
 void tr_unmute_senders_of(tr_system *sys, tr_worker *w, tr_actor *r, tr_pid rpid) {
-    if (!atomic_exchange(&r->has_muters, 0) || atomic_load(&sys->state) == TR_SYS_DONE)
+    uint8_t muters = atomic_exchange(&r->has_muters, 0);
+    if (!muters || atomic_load(&sys->state) == TR_SYS_DONE)
         return; /* none, or the workers are gone (the final reap) */
     /* Placement: senders of a receiver that is cheap per message go to its
        worker, where the messages are hot; those of a costly one stay where
@@ -62,6 +70,8 @@ void tr_unmute_senders_of(tr_system *sys, tr_worker *w, tr_actor *r, tr_pid rpid
     int home = w && tr_mailbox_ns_per_msg(sys, r) < TR_PIN_NS_PER_MSG ? (int)w->index : -1;
     for (unsigned i = 0; i < sys->cfg.workers; i++) {
         tr_worker *v = &sys->workers[i];
+        if (!(muters & muter_bit(v))) /* holds none of r's senders */
+            continue;
         if (v == w)
             tr_unmute_on(w, rpid, home);
         else
@@ -109,7 +119,7 @@ void tr_unmute_on(tr_worker *w, tr_pid rpid, int home) {
     /* Step 4: the command may be stale. */
     tr_actor *r = receiver(w, rpid);
     if (r && !lets_go(r, rpid)) {
-        atomic_store(&r->has_muters, 1);
+        atomic_fetch_or(&r->has_muters, muter_bit(w));
         if (!lets_go(r, rpid))
             return;
     }

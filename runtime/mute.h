@@ -7,14 +7,16 @@
  *     an actor others wait on must keep running, which is what keeps a cycle
  *     of full mailboxes, or a chain through a muted actor, from deadlock).
  *  2. When S's callback returns, the turn ends and w keeps S in its mutemap
- *     (S's mailbox stays claimed, so no send schedules it), sets R's
+ *     (S's mailbox stays claimed, so no send schedules it), sets its bit in R's
  *     has_muters, and then looks again (seq_cst): if R has since drained
  *     below its low watermark or exited, or S itself now has muters, S is
  *     unmuted at once.
  *  3. R's owner, taking a message out so that R's depth is below the low
  *     watermark (seq_cst subtract, then a look at has_muters), or R exiting,
- *     clears has_muters and sends every worker an UNMUTE(r) command; each
- *     makes runnable the actors its mutemap holds for r.
+ *     clears has_muters and sends an UNMUTE(r) command to each worker whose
+ *     bit it held (step 2 sets the muting worker's bit: a command to a
+ *     worker that holds none would only wake it); each makes runnable the
+ *     actors its mutemap holds for r.
  *  4. A worker acting on UNMUTE(r) looks at R first: the command may be
  *     stale (R filled up again and the senders it meant have been muted
  *     anew). If R still holds them back, it sets has_muters again and looks
