@@ -29,8 +29,22 @@ static void local_push(tr_pool_local *local, uint8_t cls, void *block) {
     TR_POOL_POISON(b, cls);
 }
 
-/* Carves a new slab into blocks of class cls and puts them on local. Locked. */
-static int pool_grow(tr_pool *p, tr_pool_local *local, uint8_t cls) {
+static void *local_pop(tr_pool_local *local, uint8_t cls) {
+    tr_pool_block *b = local->free[cls];
+    local->free[cls] = b->next;
+    local->count[cls]--;
+    return b;
+}
+
+/* Puts a full batch (first block first) on the global pool. Locked. */
+static void global_push(tr_pool *p, uint8_t cls, tr_pool_block *first) {
+    first->next_batch = p->batches[cls];
+    p->batches[cls] = first;
+}
+
+/* Carves a new slab into batches of class cls on the global pool (a slab
+ * holds a whole number of batches). Locked. */
+static int pool_grow(tr_pool *p, uint8_t cls) {
     size_t bsize = tr_pool_class_size(cls);
     size_t slab = bsize * TR_POOL_BATCH > TR_POOL_SLAB ? bsize * TR_POOL_BATCH : TR_POOL_SLAB;
     if (p->nslabs == p->cap_slabs) {
@@ -45,55 +59,73 @@ static int pool_grow(tr_pool *p, tr_pool_local *local, uint8_t cls) {
     if (!mem)
         return -1;
     p->slabs[p->nslabs++] = mem;
-    for (size_t off = 0; off + bsize <= slab; off += bsize) {
-        local_push(local, cls, mem + off);
+    for (size_t off = 0; off + bsize * TR_POOL_BATCH <= slab; off += bsize * TR_POOL_BATCH) {
+        tr_pool_local batch = {0};
+        for (size_t i = TR_POOL_BATCH; i-- > 0;)
+            local_push(&batch, cls, mem + off + i * bsize);
+        global_push(p, cls, batch.free[cls]);
     }
     return 0;
 }
 
-/* Refills an empty local list with one batch from the global pool, or a new
- * slab. Locked. */
-static int pool_refill(tr_pool *p, tr_pool_local *local, uint8_t cls) {
-    tr_pool_block *batch = p->batches[cls];
-    if (!batch)
-        return pool_grow(p, local, cls);
-    p->batches[cls] = batch->next_batch;
+/* Fills the empty list of local with its spare or a global batch. Returns 0,
+ * or -1 when out of memory. Locked unless local has a spare. */
+static int take_batch(tr_pool *p, tr_pool_local *local, uint8_t cls) {
+    tr_pool_block *batch = local->spare[cls];
+    if (batch) {
+        local->spare[cls] = NULL;
+    } else {
+        if (!p->batches[cls] && pool_grow(p, cls) != 0)
+            return -1;
+        batch = p->batches[cls];
+        p->batches[cls] = batch->next_batch;
+    }
     local->free[cls] = batch;
     local->count[cls] = TR_POOL_BATCH;
     return 0;
-}
-
-static void *local_pop(tr_pool_local *local, uint8_t cls) {
-    tr_pool_block *b = local->free[cls];
-    local->free[cls] = b->next;
-    local->count[cls]--;
-    return b;
 }
 
 void *tr_pool_alloc_slow(tr_pool *p, tr_pool_local *local, uint8_t cls, size_t size) {
     if (cls == TR_POOL_HEAP)
         return malloc(size);
     void *b = NULL;
-    uv_mutex_lock(&p->lock);
-    tr_pool_local *from = local ? local : &p->shared;
-    if (from->free[cls] || pool_refill(p, from, cls) == 0)
-        b = local_pop(from, cls);
-    uv_mutex_unlock(&p->lock);
+    if (local && local->spare[cls]) { /* no lock needed */
+        take_batch(p, local, cls);
+        b = local_pop(local, cls);
+    } else {
+        uv_mutex_lock(&p->lock);
+        tr_pool_local *from = local ? local : &p->shared;
+        if (from->free[cls] || take_batch(p, from, cls) == 0)
+            b = local_pop(from, cls);
+        uv_mutex_unlock(&p->lock);
+    }
     if (b)
         TR_POOL_UNPOISON(b, cls);
     return b;
 }
 
-/* Detaches one batch of blocks from local onto the global pool. Locked. */
-static void pool_spill(tr_pool *p, tr_pool_local *local, uint8_t cls) {
-    tr_pool_block *first = local->free[cls], *last = first;
-    for (uint32_t i = 1; i < TR_POOL_BATCH; i++)
-        last = last->next;
-    local->free[cls] = last->next;
-    local->count[cls] -= TR_POOL_BATCH;
-    last->next = NULL;
-    first->next_batch = p->batches[cls];
-    p->batches[cls] = first;
+/* local's list is a full batch: it becomes the spare, and a spare already
+ * there goes to the global pool (under the lock unless locked). */
+static void retire_batch(tr_pool *p, tr_pool_local *local, uint8_t cls, int locked) {
+    if (local->spare[cls]) {
+        if (!locked)
+            uv_mutex_lock(&p->lock);
+        global_push(p, cls, local->spare[cls]);
+        if (!locked)
+            uv_mutex_unlock(&p->lock);
+    }
+    local->spare[cls] = local->free[cls];
+    local->free[cls] = NULL;
+    local->count[cls] = 0;
+}
+
+/* Frees block onto local, keeping its list at most one batch: a full list
+ * is retired only when one more block comes, so a worker that frees and
+ * allocates in turn at the boundary stays on the fast paths. */
+static void give(tr_pool *p, tr_pool_local *local, uint8_t cls, void *block, int locked) {
+    if (local->count[cls] == TR_POOL_BATCH)
+        retire_batch(p, local, cls, locked);
+    local_push(local, cls, block);
 }
 
 void tr_pool_free_slow(tr_pool *p, tr_pool_local *local, uint8_t cls, void *block) {
@@ -102,28 +134,22 @@ void tr_pool_free_slow(tr_pool *p, tr_pool_local *local, uint8_t cls, void *bloc
         return;
     }
     if (local) {
-        local_push(local, cls, block);
-        if (local->count[cls] >= 2 * TR_POOL_BATCH) {
-            uv_mutex_lock(&p->lock);
-            pool_spill(p, local, cls);
-            uv_mutex_unlock(&p->lock);
-        }
+        give(p, local, cls, block, 0);
         return;
     }
     uv_mutex_lock(&p->lock);
-    local_push(&p->shared, cls, block);
-    if (p->shared.count[cls] >= 2 * TR_POOL_BATCH)
-        pool_spill(p, &p->shared, cls);
+    give(p, &p->shared, cls, block, 1);
     uv_mutex_unlock(&p->lock);
 }
 
 void tr_pool_local_flush(tr_pool *p, tr_pool_local *local) {
     uv_mutex_lock(&p->lock);
     for (uint8_t c = 0; c < TR_POOL_CLASSES; c++) {
-        while (local->count[c] >= TR_POOL_BATCH)
-            pool_spill(p, local, c);
+        if (local->spare[c])
+            global_push(p, c, local->spare[c]);
+        local->spare[c] = NULL;
         while (local->free[c])
-            local_push(&p->shared, c, local_pop(local, c));
+            give(p, &p->shared, c, local_pop(local, c), 1);
     }
     uv_mutex_unlock(&p->lock);
 }

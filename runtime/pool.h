@@ -2,9 +2,11 @@
  *
  * Each worker keeps free lists per size class and allocates and frees without
  * locks; a block may be freed on another worker than the one that allocated it
- * (messages travel). When a worker's list grows past two batches it hands one
- * batch to the global pool, and an empty list refills with a whole batch from
- * it, so the global lock is taken once per batch, not per block. Plain
+ * (messages travel). A worker's list per class holds at most one batch; when
+ * it fills, it becomes the worker's spare batch, and a spare already there
+ * goes to the global pool; an empty list takes the spare, or else a batch
+ * from the global pool. Every move is of a whole batch, in constant time, and
+ * the global lock is taken at most once per batch, not per block. Plain
  * threads (no worker) allocate from a shared list under the same lock. Slabs
  * are returned to the system only when the pool is destroyed. */
 #ifndef TR_POOL_H
@@ -50,8 +52,9 @@ static inline int tr_pool_is_poisoned(const volatile void *p) {
 #endif
 
 typedef struct tr_pool_local {
-    tr_pool_block *free[TR_POOL_CLASSES];
+    tr_pool_block *free[TR_POOL_CLASSES]; /* at most TR_POOL_BATCH blocks */
     uint32_t count[TR_POOL_CLASSES];
+    tr_pool_block *spare[TR_POOL_CLASSES]; /* a full batch kept back, or NULL */
 } tr_pool_local;
 
 typedef struct tr_pool {
@@ -80,9 +83,12 @@ static inline size_t tr_pool_class_size(uint8_t cls) {
     return (size_t)16 << cls;
 }
 
-/* The slow paths of the two below: the global pool, plain threads, malloc. */
-void *tr_pool_alloc_slow(tr_pool *p, tr_pool_local *local, uint8_t cls, size_t size);
-void tr_pool_free_slow(tr_pool *p, tr_pool_local *local, uint8_t cls, void *block);
+/* The slow paths of the two below: the global pool, plain threads, malloc.
+ * Never inlined: they would make the fast paths' callers too big to inline. */
+__attribute__((noinline)) void *tr_pool_alloc_slow(tr_pool *p, tr_pool_local *local, uint8_t cls,
+                                                   size_t size);
+__attribute__((noinline)) void tr_pool_free_slow(tr_pool *p, tr_pool_local *local, uint8_t cls,
+                                                 void *block);
 
 /* Allocates a block of class cls (or malloc for TR_POOL_HEAP with size).
  * local is the calling worker's list, or NULL from a plain thread.
@@ -102,7 +108,7 @@ static inline void *tr_pool_alloc(tr_pool *p, tr_pool_local *local, uint8_t cls,
 }
 
 static inline void tr_pool_free(tr_pool *p, tr_pool_local *local, uint8_t cls, void *block) {
-    if (local && cls != TR_POOL_HEAP && local->count[cls] + 1 < 2 * TR_POOL_BATCH) {
+    if (local && cls != TR_POOL_HEAP && local->count[cls] < TR_POOL_BATCH) {
         tr_pool_block *b = block;
         b->next = local->free[cls];
         local->free[cls] = b;
