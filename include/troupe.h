@@ -116,10 +116,10 @@ typedef struct tr_system tr_system;
 
 typedef struct tr_system_config {
     unsigned workers; /* worker threads, >= 1 (default: online CPUs) */
-    unsigned batch;   /* messages an actor may take per turn, >= 1 (default 64; four
-                         times that for a TR_OVERFLOW_BLOCK receiver that senders
-                         are muted on); a turn also ends once it has run for
-                         about a millisecond */
+    unsigned batch;   /* messages an actor may take per turn, >= 1 (default 64;
+                         sixteen times that for a TR_OVERFLOW_BLOCK receiver that
+                         senders are muted on); a turn also ends once it has run
+                         for about a millisecond */
     int keep_running; /* 0 (default): the system stops by itself when its last live
                          actor exits; nonzero: it runs until tr_system_stop, even with
                          no actor (for programs that spawn on demand) */

@@ -244,7 +244,7 @@ enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
     /* A receiver others are muted on is what everyone waits for: let it take
        longer turns (the time budget still ends them). */
     if (block && atomic_load_explicit(&a->has_muters, memory_order_relaxed))
-        batch *= 4;
+        batch *= 16;
     uint32_t taken = 0;
     uint64_t began = block ? uv_hrtime() : 0; /* its cost per message (mute.h, placement) */
     unsigned received = 0; /* messages receive had this turn (a receive timeout's mail) */
