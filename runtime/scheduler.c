@@ -4,8 +4,9 @@
  * Where a runnable actor goes: the run-next slot when the running actor just
  * sent to it (the pair stays hot in one core's cache, as Go's runnext and
  * Tokio's LIFO slot do; the slot may win at most TR_RUNNEXT_MAX times in a row
- * so it cannot starve the queue), else the worker's local ring, which spills
- * half to the global queue when full. Plain threads use the global queue.
+ * so it cannot starve the queue), else the worker's local ring; when the ring
+ * is full, see local_push. Plain threads use the global queue. Actors
+ * unmuted onto their receiver's worker wait in its pinned queue (mute.h).
  *
  * Parking, and why no wake-up is lost: a worker with nothing to run sets its
  * `parked` flag and bumps nparked (seq_cst), then looks once more at the
@@ -110,13 +111,42 @@ void tr_sched_wake_all(tr_system *sys) {
 
 /* ---- making actors runnable ---- */
 
+#define TR_OVERFLOW_SHARE 16 /* overflow handed on at once when a worker is idle */
+
+/* Moves w's overflow to the global queue. */
+static void overflow_flush(tr_worker *w) {
+    tr_globalq_push(&w->sys->globalq, w->overflow, w->noverflow, NULL);
+    w->noverflow = 0;
+}
+
+/* Where a runnable actor waits when w's ring is full. Actors that actors
+ * make runnable: the ring's older half goes to the global queue, with it
+ * (Go's and Tokio's spill: a fork-join tree runs depth first and stays small
+ * in memory). Actors that I/O makes runnable, in bursts of thousands when a
+ * loop returns many sockets at once: the ring keeps its turn, and they and
+ * everything after them queue in w's overflow, handed to the global queue a
+ * half ring at a time (sooner when a worker is idle), until the ring has
+ * drained. Spilling the older half there made it wait behind everything
+ * made runnable after it: with 10,000 connections, a p99 twice the p50's
+ * share. */
 static void local_push(tr_worker *w, tr_actor *a) {
     tr_system *sys = w->sys;
-    if (!tr_runq_put(&w->runq, a)) {
-        tr_actor *half[TR_RUNQ_SIZE / 2];
-        uint32_t n = tr_runq_grab(&w->runq, half, TR_RUNQ_SIZE / 2);
-        tr_globalq_push(&sys->globalq, half, n, a);
+    if (w->overflowing || !tr_runq_put(&w->runq, a)) {
+        if (!w->overflowing && !w->in_loop) {
+            tr_actor *half[TR_RUNQ_SIZE / 2];
+            uint32_t n = tr_runq_grab(&w->runq, half, TR_RUNQ_SIZE / 2);
+            tr_globalq_push(&sys->globalq, half, n, a);
+            goto share;
+        }
+        w->overflowing = 1;
+        w->overflow[w->noverflow++] = a;
+        if (w->noverflow == TR_RUNQ_SIZE / 2 ||
+            (w->noverflow >= TR_OVERFLOW_SHARE &&
+             (atomic_load_explicit(&sys->nparked, memory_order_relaxed) > 0 ||
+              atomic_load_explicit(&sys->nsearching, memory_order_relaxed) > 0)))
+            overflow_flush(w);
     }
+share:
     /* Share only work the owner will not get to next, and only with a worker
        that is asleep while none is already searching. */
     if (atomic_load_explicit(&sys->nparked, memory_order_relaxed) > 0 &&
@@ -198,6 +228,10 @@ static tr_actor *find_work(tr_worker *w) {
     tr_runq *first = turn & 1 ? &w->pinned : &w->runq;
     if ((a = tr_runq_get(first)) || (a = tr_runq_get(first == &w->runq ? &w->pinned : &w->runq)))
         return a;
+    if (w->overflowing) { /* the ring has drained: what came after it is next */
+        overflow_flush(w);
+        w->overflowing = 0;
+    }
     if ((a = global_take(sys, w)))
         return a;
     return steal(w);

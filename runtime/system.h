@@ -77,6 +77,11 @@ typedef struct tr_worker {
     uv_loop_t loop;
     uv_async_t wake;
     _Alignas(64) tr_runq runq;
+    /* Owner only: actors made runnable while the ring was full (scheduler.c). */
+    int overflowing;
+    int in_loop; /* running the loop's callbacks (worker.c): I/O makes these actors runnable */
+    uint32_t noverflow;
+    tr_actor *overflow[TR_RUNQ_SIZE / 2];
     /* Owner only: actors kept here, out of thieves' reach (mute.h, placement). */
     _Alignas(64) tr_runq pinned;
 } tr_worker;

@@ -50,7 +50,9 @@ static void on_wake(uv_async_t *h) {
 static void park(tr_worker *w) {
     if (tr_sched_park_begin(w)) {
         uv_ref((uv_handle_t *)&w->wake); /* block until something happens */
+        w->in_loop = 1;
         uv_run(&w->loop, UV_RUN_ONCE);
+        w->in_loop = 0;
         uv_unref((uv_handle_t *)&w->wake);
     }
     tr_sched_park_end(w); /* woken by a timer or I/O rather than by a waker */
@@ -88,8 +90,11 @@ static void worker_main(void *arg) {
         }
         tr_sched_run(w, a);
         if (atomic_load_explicit(&w->tick, memory_order_relaxed) % TR_POLL_EVERY == 0 &&
-            uv_loop_alive(&w->loop))
+            uv_loop_alive(&w->loop)) {
+            w->in_loop = 1;
             uv_run(&w->loop, UV_RUN_NOWAIT);
+            w->in_loop = 0;
+        }
     }
     uv_mutex_lock(&sys->lock); /* no wake-up may reach a handle from here on */
     sys->loops_closing = 1;
