@@ -1,7 +1,6 @@
 /* tcp.c — see tcp.h for the protocol and troupe/tcp.h for the API. */
 #include "tcp.h"
 
-#include "ask.h"
 #include "command.h"
 #include "mute.h"
 #include "signals.h"
@@ -11,7 +10,6 @@
 
 #include <errno.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
