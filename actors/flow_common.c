@@ -51,3 +51,17 @@ int flow_stats_get(tr_system *sys, tr_pid pid, uint32_t type, void *out, size_t 
     }
     return rc;
 }
+
+tr_pid flow_start(tr_system *sys, const tr_actor_spec *spec, const void *cfg, int valid) {
+    if (!sys || !valid)
+        return TR_EINVAL;
+    return tr_spawn(sys, spec, cfg);
+}
+
+tr_pid flow_start_link(tr_ctx *cx, const tr_actor_spec *spec, const void *cfg, int valid) {
+    if (!tr_ctx_system(cx))
+        return TR_ENOTACTOR;
+    if (!valid)
+        return TR_EINVAL;
+    return tr_spawn_link(cx, spec, cfg);
+}

@@ -31,4 +31,10 @@ int flow_stats_read(tr_msg *m, uint32_t type, void *out, size_t size);
 int flow_stats_get(tr_system *sys, tr_pid pid, uint32_t type, void *out, size_t size,
                    int timeout_ms);
 
+/* Spawns a flow actor of spec with its config cfg (which the caller found
+ * valid or not): flow_start from a plain thread, flow_start_link linked to
+ * the running actor. The errors of the stock actors' start functions. */
+tr_pid flow_start(tr_system *sys, const tr_actor_spec *spec, const void *cfg, int valid);
+tr_pid flow_start_link(tr_ctx *cx, const tr_actor_spec *spec, const void *cfg, int valid);
+
 #endif

@@ -161,17 +161,11 @@ static int config_ok(const tr_shed_config *cfg) {
 }
 
 tr_pid tr_shed_start(tr_system *sys, const tr_shed_config *cfg) {
-    if (!sys || !config_ok(cfg))
-        return TR_EINVAL;
-    return tr_spawn(sys, &shed_actor, cfg);
+    return flow_start(sys, &shed_actor, cfg, config_ok(cfg));
 }
 
 tr_pid tr_shed_start_link(tr_ctx *cx, const tr_shed_config *cfg) {
-    if (!tr_ctx_system(cx))
-        return TR_ENOTACTOR;
-    if (!config_ok(cfg))
-        return TR_EINVAL;
-    return tr_spawn_link(cx, &shed_actor, cfg);
+    return flow_start_link(cx, &shed_actor, cfg, config_ok(cfg));
 }
 
 int tr_shed_done(tr_ctx *cx, tr_pid shedder) {

@@ -170,17 +170,11 @@ static int config_ok(const tr_rl_config *cfg) {
 }
 
 tr_pid tr_rl_start(tr_system *sys, const tr_rl_config *cfg) {
-    if (!sys || !config_ok(cfg))
-        return TR_EINVAL;
-    return tr_spawn(sys, &rl_actor, cfg);
+    return flow_start(sys, &rl_actor, cfg, config_ok(cfg));
 }
 
 tr_pid tr_rl_start_link(tr_ctx *cx, const tr_rl_config *cfg) {
-    if (!tr_ctx_system(cx))
-        return TR_ENOTACTOR;
-    if (!config_ok(cfg))
-        return TR_EINVAL;
-    return tr_spawn_link(cx, &rl_actor, cfg);
+    return flow_start_link(cx, &rl_actor, cfg, config_ok(cfg));
 }
 
 int tr_rl_stats_read(tr_msg *m, tr_rl_stats *out) {

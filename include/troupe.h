@@ -371,7 +371,8 @@ TR_API int tr_send_after(tr_ctx *cx, uint32_t delay_ms, tr_pid pid, uint32_t typ
 
 /* Like tr_send_after, but again every period_ms (the first after period_ms)
  * until cancelled, the system stops, or a firing finds pid gone (that one is
- * a dead letter; the timer then ends). period_ms 0 is TR_EINVAL. */
+ * a dead letter; the timer then ends). Errors as tr_send_after, and
+ * TR_EINVAL for period_ms 0. Actor only. */
 TR_API int tr_send_every(tr_ctx *cx, uint32_t period_ms, tr_pid pid, uint32_t type,
                          const void *data, size_t size, tr_timer *timer);
 

@@ -20,16 +20,27 @@ static int lets_go(tr_actor *r, tr_pid rpid) {
     return atomic_load(&r->pid) != rpid || atomic_load(&r->depth) < tr_mailbox_low_watermark(r);
 }
 
-int tr_mute_io(tr_worker *w, tr_pid io) {
+/* Step 2's first half, for the sender a (NULL: the socket io) of the
+ * callback or read that found the receiver noted in w full: w keeps it in
+ * its mutemap and sets its bit in the receiver's has_muters. Returns the
+ * receiver, or NULL when out of memory (the sender just keeps running). */
+static tr_actor *mute_begin(tr_worker *w, tr_actor *a, tr_pid io) {
     tr_actor *r = w->mute_to;
-    tr_pid rpid = w->mute_pid;
     w->mute_to = NULL;
-    tr_mute_entry entry = {rpid, NULL, io};
+    tr_mute_entry entry = {w->mute_pid, a, io};
     if (tr_vec_push(&w->mutes, &entry, sizeof entry) != 0)
-        return 0;                                  /* no memory: it just keeps reading */
-    atomic_fetch_or(&r->has_muters, muter_bit(w)); /* step 2: seq_cst, then look again */
+        return NULL;
+    atomic_fetch_or(&r->has_muters, muter_bit(w)); /* seq_cst, then look again */
+    return r;
+}
+
+int tr_mute_io(tr_worker *w, tr_pid io) {
+    tr_pid rpid = w->mute_pid;
+    tr_actor *r = mute_begin(w, NULL, io);
+    if (!r)
+        return 0;
     if (lets_go(r, rpid)) {
-        w->mutes.n--;
+        w->mutes.n--; /* the entry just pushed */
         return 0;
     }
     return 1;
@@ -37,14 +48,11 @@ int tr_mute_io(tr_worker *w, tr_pid io) {
 
 int tr_mute(tr_worker *w, tr_actor *a) {
     tr_system *sys = w->sys;
-    tr_actor *r = w->mute_to;
     tr_pid rpid = w->mute_pid;
-    w->mute_to = NULL;
-    tr_mute_entry entry = {rpid, a, TR_PID_NONE};
-    if (tr_vec_push(&w->mutes, &entry, sizeof entry) != 0)
-        return 0;                                  /* no memory: it just keeps running */
-    atomic_fetch_or(&r->has_muters, muter_bit(w)); /* step 2: seq_cst, then look again */
-    atomic_store(&a->muted, 1);                    /* step 5: seq_cst, then look at signals */
+    tr_actor *r = mute_begin(w, a, TR_PID_NONE);
+    if (!r)
+        return 0;
+    atomic_store(&a->muted, 1); /* step 5: seq_cst, then look at signals */
     /* signals sent since its turn began, or stashed and not yet handled */
     if (lets_go(r, rpid) || atomic_load(&a->has_muters) || atomic_load(&a->signaled) ||
         (a->ext && a->ext->sig_first)) {

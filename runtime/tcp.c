@@ -588,6 +588,21 @@ static void ignore_sigpipe(void) {
         signal(SIGPIPE, SIG_IGN);
 }
 
+/* Has a socket made, by the command fn with args (size bytes, holding the
+ * socket's id at *id, filled here), on the calling worker or on one picked
+ * in turn, and stores its pid in *pid. Returns 0 or TR_ENOMEM. */
+static int sock_make(tr_system *sys, uint64_t *id, tr_command_fn fn, tr_command_fn drop,
+                     const void *args, size_t size, tr_pid *pid) {
+    tr_worker *v = tr_worker_of(sys);
+    if (!v)
+        v = tr_worker_pick(sys);
+    *id = tr_worker_new_id(v);
+    int rc = tr_command_send(sys, v, fn, drop, args, size);
+    if (rc == 0)
+        *pid = io_pid(*id);
+    return rc;
+}
+
 /* Reads a numeric address. Returns 0 or TR_EINVAL. */
 static int parse_addr(const char *host, int port, struct sockaddr_storage *addr) {
     if (uv_ip4_addr(host, port, (struct sockaddr_in *)addr) != 0 &&
@@ -604,14 +619,8 @@ static int do_connect(tr_system *sys, const char *host, int port, tr_pid owner, 
     if (!tr_sys_running(sys))
         return TR_ESTOPPED;
     ignore_sigpipe();
-    tr_worker *w = tr_worker_of(sys);
-    tr_worker *v = w ? w : tr_worker_pick(sys);
-    a.id = tr_worker_new_id(v);
     a.owner = owner;
-    int rc = tr_command_send(sys, v, run_connect, NULL, &a, sizeof a);
-    if (rc == 0)
-        *conn_pid = io_pid(a.id);
-    return rc;
+    return sock_make(sys, &a.id, run_connect, NULL, &a, sizeof a, conn_pid);
 }
 
 int tr_tcp_connect(tr_system *sys, const char *host, int port, tr_pid owner, tr_pid *conn_pid) {
@@ -653,17 +662,11 @@ static int do_listen(tr_system *sys, const char *host, int port, tr_pid owner, t
     int fd = open_listener(host, port, bound_port);
     if (fd < 0)
         return fd;
-    tr_worker *w = tr_worker_of(sys);
-    tr_worker *v = w ? w : tr_worker_pick(sys);
-    listen_args a = {fd, tr_worker_new_id(v), owner};
-    if (w) {
-        listen_begin(w, &a);
-    } else if (tr_command_send(sys, v, run_listen, drop_listen, &a, sizeof a) != 0) {
+    listen_args a = {fd, 0, owner};
+    int rc = sock_make(sys, &a.id, run_listen, drop_listen, &a, sizeof a, listener_pid);
+    if (rc != 0)
         close(fd);
-        return TR_ENOMEM;
-    }
-    *listener_pid = io_pid(a.id);
-    return 0;
+    return rc;
 }
 
 int tr_tcp_listen(tr_system *sys, const char *host, int port, tr_pid owner, tr_pid *listener_pid,

@@ -184,7 +184,7 @@ TR_API int tr_credit_sender_create(tr_pid to, uint32_t window, uint32_t max_queu
                                    tr_credit_sender **out);
 
 /* Frees cs and the messages still waiting in it (they are never sent). NULL
- * is ignored. */
+ * is ignored. No errors. Its owner's thread (or callback) only. */
 TR_API void tr_credit_sender_destroy(tr_credit_sender *cs);
 
 /* Sends a copy of size bytes of data as a message of type to the consumer,
@@ -228,7 +228,7 @@ typedef struct tr_credit_receiver tr_credit_receiver;
 TR_API int tr_credit_receiver_create(uint32_t batch, tr_credit_receiver **out);
 
 /* Frees cr; credits it had not granted yet are never granted. NULL is
- * ignored. */
+ * ignored. No errors. Its owner's thread (or callback) only. */
 TR_API void tr_credit_receiver_destroy(tr_credit_receiver *cr);
 
 /* Records that the running actor has finished m, a message a producer sent

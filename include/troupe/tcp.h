@@ -80,7 +80,7 @@ extern "C" {
 #define TR_MSG_TCP_CONNECTED 0xFFFF0014u
 
 /* Whether pid names a socket (a connection or a listener) rather than an
- * actor. Any thread. */
+ * actor: 1 or 0, no errors. Any thread. */
 TR_API int tr_tcp_is_socket(tr_pid pid);
 
 /* Listens on host:port (port 0: a free port, which *bound_port gets if it is
