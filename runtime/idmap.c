@@ -86,11 +86,11 @@ void *tr_idmap_remove(tr_idmap *m, uint64_t id) {
     return p;
 }
 
-void *tr_idmap_pop(tr_idmap *m) {
-    for (uint32_t i = 0; m->n && i <= m->mask; i++)
+void tr_idmap_drain(tr_idmap *m, void (*fn)(void *p, void *arg), void *arg) {
+    for (uint32_t i = 0; m->slots && i <= m->mask; i++)
         if (m->slots[i].id)
-            return tr_idmap_remove(m, m->slots[i].id);
-    return NULL;
+            fn(m->slots[i].p, arg);
+    tr_idmap_free(m);
 }
 
 void tr_idmap_free(tr_idmap *m) {

@@ -19,8 +19,9 @@ int tr_idmap_put(tr_idmap *m, uint64_t id, void *p);
 void *tr_idmap_get(const tr_idmap *m, uint64_t id);
 /* Removes id and returns its pointer (NULL if absent). */
 void *tr_idmap_remove(tr_idmap *m, uint64_t id);
-/* Removes some entry and returns its pointer (NULL if m is empty). */
-void *tr_idmap_pop(tr_idmap *m);
+/* Calls fn(p, arg) on every entry's pointer, in one pass, and empties m
+ * (its slots are freed). fn must not use m. */
+void tr_idmap_drain(tr_idmap *m, void (*fn)(void *p, void *arg), void *arg);
 /* Frees the slots; m is empty again. */
 void tr_idmap_free(tr_idmap *m);
 

@@ -68,12 +68,16 @@ static void close_handle(uv_handle_t *h, void *arg) {
         uv_close(h, NULL);
 }
 
+static void close_runtime_handle(void *p, void *arg) {
+    (void)arg;
+    tr_handle *h = p;
+    h->close(h);
+}
+
 /* Closes every runtime handle and then the rest, and runs the loop until all
  * of them are closed. */
 static void close_all(tr_worker *w) {
-    tr_handle *h;
-    while ((h = tr_idmap_pop(&w->handles)))
-        h->close(h);
+    tr_idmap_drain(&w->handles, close_runtime_handle, NULL);
     uv_walk(&w->loop, close_handle, NULL);
     uv_run(&w->loop, UV_RUN_DEFAULT);
 }
@@ -101,7 +105,6 @@ static void worker_main(void *arg) {
     uv_mutex_unlock(&sys->lock);
     tr_commands_drop(w);
     close_all(w);
-    tr_idmap_free(&w->handles);
     free(w->io_buf); /* the sockets' read buffer (tcp.c) */
     w->io_buf = NULL;
     if (w->zone)

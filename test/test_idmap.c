@@ -1,9 +1,9 @@
 /* test_idmap.c — runtime/idmap.c against a plain reference array: put, get,
- * remove and pop over sequential ids (as workers issue them), random 64-bit
+ * remove and drain over sequential ids (as workers issue them), random 64-bit
  * ids, and ids made to collide; after every removal each id still present is
  * found and each id removed is not (the backward shift must never lose an
  * entry, across the end of the table included); the map stays at most half
- * full; pop empties it. */
+ * full; drain visits every entry once and empties it. */
 #include "check.h"
 
 #include "idmap.h"
@@ -79,21 +79,29 @@ static void check_all(const tr_idmap *m) {
     check_some(m, g_count);
 }
 
-/* Pops until empty: each popped pointer is a present entry, then absent. */
+/* Each drained pointer is a present entry, given once. */
+static void drained(void *p, void *arg) {
+    (void)arg;
+    uint64_t *slot = p;
+    CHECK(slot >= g_ids && slot < g_ids + g_count);
+    unsigned i = (unsigned)(slot - g_ids);
+    CHECK(g_present[i]);
+    g_present[i] = 0;
+    g_live--;
+}
+
+/* Drains the map: every entry once, then it is empty. */
 static void pop_all(tr_idmap *m) {
-    void *p;
-    while ((p = tr_idmap_pop(m))) {
-        uint64_t *slot = p;
-        CHECK(slot >= g_ids && slot < g_ids + g_count);
-        unsigned i = (unsigned)(slot - g_ids);
-        CHECK(g_present[i]);
-        g_present[i] = 0;
-        g_live--;
-        CHECK(tr_idmap_get(m, g_ids[i]) == NULL);
-    }
+    tr_idmap_drain(m, drained, NULL);
     CHECK_EQ(g_live, 0);
     CHECK_EQ(m->n, 0);
+    CHECK(m->slots == NULL);
     check_all(m);
+}
+
+static void count_one(void *p, void *arg) {
+    (void)p;
+    ++*(int *)arg;
 }
 
 static void empty_map(void) {
@@ -101,15 +109,18 @@ static void empty_map(void) {
     CHECK(tr_idmap_get(&m, 1) == NULL);
     CHECK(tr_idmap_get(&m, 0) == NULL);
     CHECK(tr_idmap_remove(&m, 1) == NULL);
-    CHECK(tr_idmap_pop(&m) == NULL);
-    tr_idmap_free(&m);
+    int drains = 0;
+    tr_idmap_drain(&m, count_one, &drains);
+    CHECK_EQ(drains, 0);
     int x;
     CHECK_EQ(tr_idmap_put(&m, 7, &x), 0);
     CHECK(tr_idmap_get(&m, 7) == &x);
     CHECK(tr_idmap_get(&m, 8) == NULL);
-    CHECK(tr_idmap_pop(&m) == &x);
-    CHECK(tr_idmap_pop(&m) == NULL);
+    tr_idmap_drain(&m, count_one, &drains);
+    CHECK_EQ(drains, 1);
+    CHECK(tr_idmap_get(&m, 7) == NULL);
     CHECK_EQ(m.n, 0);
+    CHECK_EQ(tr_idmap_put(&m, 7, &x), 0);
     tr_idmap_free(&m);
     CHECK(m.slots == NULL);
     CHECK_EQ(m.n, 0);
