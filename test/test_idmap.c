@@ -91,7 +91,7 @@ static void drained(void *p, void *arg) {
 }
 
 /* Drains the map: every entry once, then it is empty. */
-static void pop_all(tr_idmap *m) {
+static void drain_all(tr_idmap *m) {
     tr_idmap_drain(m, drained, NULL);
     CHECK_EQ(g_live, 0);
     CHECK_EQ(m->n, 0);
@@ -160,7 +160,7 @@ static void sequential_ids(void) {
         for (unsigned i = 0; i < n; i += 3)
             put(&m, i);
         check_all(&m);
-        pop_all(&m);
+        drain_all(&m);
         tr_idmap_free(&m);
     }
 }
@@ -198,7 +198,7 @@ static void random_operations(void) {
             check_all(&m);
     }
     check_all(&m);
-    pop_all(&m);
+    drain_all(&m);
     tr_idmap_free(&m);
 }
 
