@@ -103,9 +103,9 @@ __attribute__((always_inline)) inline void tr_outbox_flush(tr_worker *w) {
         tr_sched_ready(w->sys, w, w->out_to, 1);
 }
 
-int tr_msg_deliver(tr_system *sys, tr_worker *w, tr_pid to, tr_msg *m) {
-    m->to = to;
-    atomic_store_explicit(&m->state, TR_MSG_SENT, memory_order_relaxed);
+/* tr_msg_deliver past the outbox's fast path: looks the receiver up. */
+static __attribute__((noinline)) int deliver_lookup(tr_system *sys, tr_worker *w, tr_pid to,
+                                                    tr_msg *m) {
     unsigned node = tr_pid_node(to);
     if (__builtin_expect(node >= TR_IO_NODE, 0) && to > 0) /* not an actor's pid */
         return node == TR_WAITER_NODE ? tr_waiter_deliver(sys, w, to, m)
@@ -126,7 +126,7 @@ int tr_msg_deliver(tr_system *sys, tr_worker *w, tr_pid to, tr_msg *m) {
         (!cap || (m->kind == TR_KIND_USER && a->spec->overflow == TR_OVERFLOW_BLOCK))) {
         if (cap)
             m->flags |= TR_MSGF_COUNTED;
-        if (w->out_first && w->out_to == a && w->out_pid == to) {
+        if (w->out_first && w->out_pid == to) { /* a reply or signal to the same receiver */
             atomic_store_explicit(&w->out_last->node.next, &m->node, memory_order_relaxed);
             w->out_last = m;
             w->out_counted += cap != 0;
@@ -137,6 +137,10 @@ int tr_msg_deliver(tr_system *sys, tr_worker *w, tr_pid to, tr_msg *m) {
         w->out_pid = to;
         w->out_first = w->out_last = m;
         w->out_counted = cap != 0;
+        /* (a reply says nothing of the receiver's bound: later mail looks) */
+        w->out_join = cap                        ? TR_OUT_JOIN_COUNTED
+                      : m->flags & TR_MSGF_REPLY ? TR_OUT_JOIN_NO
+                                                 : TR_OUT_JOIN_FREE;
         return 0;
     }
     if (w)
@@ -157,6 +161,25 @@ int tr_msg_deliver(tr_system *sys, tr_worker *w, tr_pid to, tr_msg *m) {
     if (tr_mpsc_push(&a->mailbox, &m->node))
         tr_sched_ready(sys, w, a, 1);
     return 0;
+}
+
+int tr_msg_deliver(tr_system *sys, tr_worker *w, tr_pid to, tr_msg *m) {
+    m->to = to;
+    atomic_store_explicit(&m->state, TR_MSG_SENT, memory_order_relaxed);
+    /* The next ordinary message of a callback to the receiver its outbox holds
+       joins the chain without looking the receiver up again: the chain was
+       admitted on its first message, and one whose receiver has exited since
+       is a dead letter when popped (m->to no longer names it). */
+    if (w && w->out_first && to == w->out_pid && w->out_join && m->kind == TR_KIND_USER &&
+        !(m->flags & TR_MSGF_REPLY)) {
+        uint32_t counted = w->out_join == TR_OUT_JOIN_COUNTED;
+        m->flags |= counted ? TR_MSGF_COUNTED : 0;
+        atomic_store_explicit(&w->out_last->node.next, &m->node, memory_order_relaxed);
+        w->out_last = m;
+        w->out_counted += counted;
+        return 0;
+    }
+    return deliver_lookup(sys, w, to, m);
 }
 
 /* ---- ownership ---- */

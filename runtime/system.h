@@ -31,6 +31,8 @@ typedef struct tr_counters {
                           atomic_load_explicit(&(c)->field, memory_order_relaxed) + 1,             \
                           memory_order_release)
 
+enum { TR_OUT_JOIN_NO, TR_OUT_JOIN_FREE, TR_OUT_JOIN_COUNTED };
+
 typedef struct tr_worker {
     /* What only the worker's own thread touches, on every turn. */
     struct tr_system *sys;
@@ -51,6 +53,11 @@ typedef struct tr_worker {
     tr_pid out_pid;
     tr_msg *out_first, *out_last;
     uint32_t out_counted; /* how many of them count against a BLOCK bound */
+    /* How a later ordinary message to out_to joins the chain without a lookup
+       (tr_msg_deliver): TR_OUT_JOIN_NO (out_to refuses or drops when full:
+       each send is admitted on its own), TR_OUT_JOIN_FREE (unbounded),
+       TR_OUT_JOIN_COUNTED (BLOCK). */
+    uint32_t out_join;
     /* Muting (mute.h): the receiver the current callback found full, and the
        actors this worker keeps muted. */
     tr_actor *mute_to;

@@ -6,7 +6,8 @@
  * thread's send waits for room, up to its timeout; chains and cycles of full
  * mailboxes finish; a stop and an exit signal get through full mailboxes with
  * muted senders; an ask dropped or refused by a full mailbox fails at once;
- * mailbox statistics are exact. */
+ * mailbox statistics are exact; a reply does not open the way past its
+ * asker's bound for the mail sent after it. */
 #include "check.h"
 
 #include <stdatomic.h>
@@ -381,6 +382,61 @@ static void asks_are_not_lost_to_full_mailboxes(void) {
     }
 }
 
+/* ---- a reply opens a callback's outbox without lifting the bound ---- */
+
+/* A reply is never held to its asker's bound; the ordinary mail the same
+ * callback sends after it to that asker still is, message by message. The
+ * actor asks itself, so nothing drains its mailbox while it answers. */
+enum { MSG_ASK_SELF = MSG_DONE + 1, MSG_REQUEST };
+static atomic_int g_reply_sends_ok, g_reply_sends_full, g_replies;
+
+static int self_asker_receive(tr_ctx *cx, void *state, tr_msg *m) {
+    tr_system *sys = tr_ctx_system(cx);
+    if (tr_msg_is_reply(m)) {
+        CHECK_EQ(tr_msg_i64(m), 1);
+        atomic_fetch_add(&g_replies, 1);
+        return 0;
+    }
+    if (tr_msg_type(m) == MSG_ASK_SELF) {
+        uint32_t ref;
+        CHECK_EQ(tr_ask_async(cx, tr_self(cx), tr_msg_new(sys, MSG_REQUEST, 0), 60000, &ref), 0);
+        return 0;
+    }
+    if (tr_msg_type(m) == MSG_REQUEST) {
+        CHECK_EQ(tr_reply_i64(cx, m, 1), 0);
+        for (int64_t i = 0; i < SENT; i++) {
+            int rc = tr_send_i64(sys, tr_self(cx), MSG_VALUE, i);
+            CHECK(rc == 0 || rc == TR_EFULL);
+            atomic_fetch_add(rc == 0 ? &g_reply_sends_ok : &g_reply_sends_full, 1);
+        }
+        return 0;
+    }
+    return held_receive(cx, state, m);
+}
+
+static void a_reply_does_not_lift_the_bound(void) {
+    const tr_actor_spec spec = {.name = "self asker",
+                                .receive = self_asker_receive,
+                                .mailbox_capacity = SMALL_CAP,
+                                .overflow = TR_OVERFLOW_FAIL};
+    tr_system *sys = check_system(2, 64);
+    tr_pid asker = check_spawn(sys, &spec, NULL);
+    atomic_store(&g_narrived, 0);
+    CHECK_EQ(tr_send_i64(sys, asker, MSG_ASK_SELF, 0), 0);
+    while (atomic_load(&g_narrived) < SMALL_CAP || !atomic_load(&g_replies))
+        ;
+    ;
+    CHECK_EQ(tr_send_i64(sys, asker, CHECK_MSG_EXIT, 0), 0);
+    CHECK_EQ(tr_system_wait(sys, 10000), 0);
+    CHECK_EQ(tr_system_shutdown(sys), 0);
+    CHECK_EQ(atomic_load(&g_reply_sends_ok), SMALL_CAP);
+    CHECK_EQ(atomic_load(&g_reply_sends_full), SENT - SMALL_CAP);
+    CHECK_EQ(atomic_load(&g_narrived), SMALL_CAP);
+    CHECK_EQ(atomic_load(&g_replies), 1);
+    for (int i = 0; i < SMALL_CAP; i++)
+        CHECK_EQ(g_arrived[i], i);
+}
+
 int main(void) {
     RUN(block_loses_nothing_and_keeps_the_bound);
     RUN(fail_refuses_past_the_bound);
@@ -390,5 +446,6 @@ int main(void) {
     RUN(chains_and_cycles_finish);
     RUN(stop_and_kill_get_through);
     RUN(asks_are_not_lost_to_full_mailboxes);
+    RUN(a_reply_does_not_lift_the_bound);
     return check_summary();
 }
