@@ -1033,6 +1033,9 @@ static void pipeline_to_a_slow_consumer_is_bounded(void) {
             ms.high_water, ms.capacity, (unsigned long long)ms.overruns,
             (unsigned long long)atomic_load(&g_pipe.msgs), (unsigned long long)stats(sys).muted);
     CHECK(ms.high_water <= PIPE_CAP + 1 + ms.overruns);
+    /* The connection's actor may still be muted with its CLOSED queued: a
+       stop now would kill it and make that CLOSED a dead letter. */
+    CHECK_WAIT_UNTIL(atomic_load(&g_pipe.closed), WATCHDOG_MS);
     CHECK_EQ(tr_send(sys, consumer, CHECK_MSG_EXIT, NULL, 0), 0);
     stop_server(sys, server, 0);
 }
