@@ -65,7 +65,11 @@ extern "C" {
     X(EINTENSITY, -18, "too many restarts") /* a supervisor's exit past its restart intensity */   \
     X(EADDRINUSE, -19, "address in use")    /* tr_tcp_listen: the port is taken */                 \
     X(ECONNRESET, -20, "connection reset")  /* the peer reset a connection (or it broke) */        \
-    X(ECONNREFUSED, -21, "connection refused") /* tr_tcp_connect: nobody listens there */
+    X(ECONNREFUSED, -21, "connection refused") /* tr_tcp_connect: nobody listens there */          \
+    X(ENODEDOWN, -22, "node down")         /* the exit reason of an actor whose node went down */  \
+    X(ENOTSUP, -23, "not supported")       /* built without it (troupe/node.h without NATS) */     \
+    X(EAUTH, -24, "authentication failed") /* the NATS server refused the credentials */           \
+    X(ENOJETSTREAM, -25, "no JetStream")   /* the NATS server runs without JetStream */
 
 enum tr_error {
     TR_OK = 0,

@@ -7,6 +7,7 @@
  * an earlier actor in the same block, or to one that has exited, is a dead
  * letter however late it lands. An exited actor's block stays a zombie until a
  * turn finds its mailbox empty and marks it idle; only then is it reused. */
+#include "node.h"
 #include "lifecycle.h"
 
 #include "ask.h"
@@ -287,6 +288,8 @@ enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
         else
             result = TR_RUN_MUTED;
     }
+    if (w->node_pending) /* before the actor can run elsewhere (node.h: order per pair) */
+        tr_node_flush(w);
     atomic_store_explicit(&w->in_callback, 0, memory_order_relaxed);
     tr_tls_cb = NULL;
     return result;

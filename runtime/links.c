@@ -201,3 +201,24 @@ int tr_trap_exits(tr_ctx *cx, int on) {
         cb->actor->flags &= (uint8_t)~TR_ACTORF_TRAP;
     return was;
 }
+
+void tr_links_node_down(tr_system *sys, tr_worker *w, tr_actor *a, tr_pid self, unsigned node) {
+    tr_actor_ext *x = a->ext;
+    if (!x)
+        return;
+    /* As if each had exited: the signals are applied like those that come
+       from the actors themselves (a link or monitor dropped since is void). */
+    for (uint32_t i = 0; i < x->links.n; i++) {
+        tr_pid pid = TR_VEC_AT(&x->links, tr_pid, i);
+        if (tr_pid_node(pid) == node)
+            tr_signal_send(sys, w, pid, self, TR_KIND_EXIT, TR_ENODEDOWN, 0);
+    }
+    for (uint32_t i = 0; i < x->monitors.n; i++) {
+        tr_watch m = TR_VEC_AT(&x->monitors, tr_watch, i);
+        if (tr_pid_node(m.pid) == node)
+            tr_signal_send(sys, w, m.pid, self, TR_KIND_DOWN, TR_ENODEDOWN, m.ref);
+    }
+    for (uint32_t i = x->watchers.n; i-- > 0;)
+        if (tr_pid_node(TR_VEC_AT(&x->watchers, tr_watch, i).pid) == node)
+            tr_vec_take(&x->watchers, i, sizeof(tr_watch));
+}

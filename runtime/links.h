@@ -47,6 +47,11 @@ int tr_watchers_remove(tr_actor *a, tr_pid pid, uint32_t ref);
 int tr_monitors_add(tr_actor *a, tr_pid target, uint32_t ref);
 int tr_monitors_remove(tr_actor *a, uint32_t ref, tr_pid *target);
 
+/* Node `node` went down (a NODE_DOWN signal): a's links to its actors get
+ * the exit signal TR_ENODEDOWN, a's monitors of them TR_MSG_DOWN with it,
+ * and its actors' monitors of a are forgotten. self is a's pid. Owner. */
+void tr_links_node_down(tr_system *sys, tr_worker *w, tr_actor *a, tr_pid self, unsigned node);
+
 /* A new reference for an ask or a monitor of a's (never 0). */
 uint32_t tr_next_ref(tr_actor *a);
 

@@ -7,6 +7,7 @@
  * until the callback returns or the receiver changes. A receiver that dies
  * meanwhile gets them as dead letters, as if they had been pushed at once. */
 #include "ask.h"
+#include "node.h"
 #include "scheduler.h"
 #include "signals.h"
 #include "tcp.h"
@@ -107,11 +108,15 @@ __attribute__((always_inline)) inline void tr_outbox_flush(tr_worker *w) {
 static __attribute__((noinline)) int deliver_lookup(tr_system *sys, tr_worker *w, tr_pid to,
                                                     tr_msg *m) {
     unsigned node = tr_pid_node(to);
-    if (__builtin_expect(node >= TR_IO_NODE, 0) && to > 0) /* not an actor's pid */
-        return node == TR_WAITER_NODE ? tr_waiter_deliver(sys, w, to, m)
-                                      : tr_io_deliver(sys, w, to, m);
-    /* Other nodes are reached through a transport (a later issue): until one is
-       attached, mail to them is a dead letter like mail to a dead pid. */
+    if (__builtin_expect(node >= TR_IO_NODE, 0) && to > 0) { /* not an actor's pid */
+        if (node == TR_IO_NODE)
+            return tr_io_deliver(sys, w, to, m);
+        unsigned origin = tr_waiter_node(to); /* a plain thread's, maybe on another node */
+        return tr_node_is_remote(sys, origin) ? tr_node_route(sys, w, origin, m)
+                                              : tr_waiter_deliver(sys, w, to, m);
+    }
+    if (__builtin_expect(tr_node_is_remote(sys, node), 0) && to > 0)
+        return tr_node_route(sys, w, node, m);
     tr_actor *a = node == sys->node && to > 0 ? tr_table_lookup(&sys->table, to) : NULL;
     if (!a || atomic_load_explicit(&a->pid, memory_order_acquire) != to) {
         tr_msg_dead_letter(sys, w, m);

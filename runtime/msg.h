@@ -29,6 +29,7 @@ enum tr_msg_kind {
     TR_KIND_EXIT_SENT, /* tr_send_exit: an exit signal without a link */
     TR_KIND_KILL,      /* tr_kill: exit with TR_EKILLED, untrappable */
     TR_KIND_DOWN,      /* a monitored actor exited with reason */
+    TR_KIND_NODE_DOWN, /* node (payload) went down: links and monitors to it fire (node.h) */
     TR_KIND_COMMAND,   /* not mail: a worker's command (command.h) */
 };
 #define TR_KIND_FIRST_SIGNAL TR_KIND_LINK

@@ -3,6 +3,7 @@
 
 #include "command.h"
 #include "links.h"
+#include "node.h"
 
 #include <string.h>
 
@@ -12,10 +13,8 @@ static int64_t signal_reason(const tr_msg *m) {
     return r;
 }
 
-/* A LINK or MONITOR from `from` found `to` dead: `from` learns as if `to`
- * had exited with reason (normally TR_ENOACTOR). */
-static void answer_dead(tr_system *sys, tr_worker *w, tr_pid from, tr_pid to, int kind,
-                        uint32_t ref, int reason) {
+void tr_signal_answer_dead(tr_system *sys, tr_worker *w, tr_pid from, tr_pid to, int kind,
+                           uint32_t ref, int reason) {
     if (from <= 0)
         return;
     if (kind == TR_KIND_LINK)
@@ -24,12 +23,34 @@ static void answer_dead(tr_system *sys, tr_worker *w, tr_pid from, tr_pid to, in
         tr_signal_send(sys, w, to, from, TR_KIND_DOWN, reason, ref);
 }
 
+/* Marks a, which m is for, before the push, so the turn that pops m may
+ * sort it first. */
+static void mark_signaled(tr_system *sys, tr_actor *a, tr_pid to) {
+    if (a && atomic_load_explicit(&a->pid, memory_order_acquire) == to) {
+        atomic_store(&a->signaled, 1);
+        if (atomic_load(&a->muted)) /* it must not wait for its receiver (mute.h, 5) */
+            tr_command_rescan(sys);
+    }
+}
+
+int tr_signal_deliver(tr_system *sys, tr_worker *w, tr_msg *m) {
+    tr_pid to = m->to, from = m->sender;
+    int kind = m->kind;
+    uint32_t ref = m->ref;
+    mark_signaled(sys, tr_table_lookup(&sys->table, to), to);
+    int rc = tr_msg_deliver(sys, w, to, m);
+    if (rc == TR_ENOACTOR)
+        tr_signal_answer_dead(sys, w, from, to, kind, ref, TR_ENOACTOR);
+    return rc;
+}
+
 int tr_signal_send(tr_system *sys, tr_worker *w, tr_pid from, tr_pid to, int kind, int reason,
                    uint32_t ref) {
+    int remote = to > 0 && tr_node_is_remote(sys, tr_pid_node(to));
     tr_actor *a = to > 0 && tr_pid_node(to) == sys->node ? tr_table_lookup(&sys->table, to) : NULL;
     int to_socket = tr_pid_node(to) == TR_IO_NODE; /* a socket watching its owner (tcp.h) */
-    if (!a && !to_socket) { /* not an actor of this node (a plain thread's address, say) */
-        answer_dead(sys, w, from, to, kind, ref, TR_ENOACTOR);
+    if (!a && !to_socket && !remote) { /* not an actor of any node (a plain thread's address) */
+        tr_signal_answer_dead(sys, w, from, to, kind, ref, TR_ENOACTOR);
         return TR_ENOACTOR;
     }
     tr_msg *m = tr_msg_alloc(sys, w, 0, sizeof(int64_t));
@@ -40,20 +61,17 @@ int tr_signal_send(tr_system *sys, tr_worker *w, tr_pid from, tr_pid to, int kin
     m->kind = (uint8_t)kind;
     m->sender = from;
     m->ref = ref;
-    /* Marked before the push, so the turn that pops it may sort it first. */
-    if (a && atomic_load_explicit(&a->pid, memory_order_acquire) == to) {
-        atomic_store(&a->signaled, 1);
-        if (atomic_load(&a->muted)) /* it must not wait for its receiver (mute.h, 5) */
-            tr_command_rescan(sys);
-    }
+    if (remote) /* a dead or unknown node answers a LINK or MONITOR itself */
+        return tr_node_route(sys, w, tr_pid_node(to), m);
+    mark_signaled(sys, a, to);
     int rc = tr_msg_deliver(sys, w, to, m);
     if (rc == TR_ENOACTOR)
-        answer_dead(sys, w, from, to, kind, ref, TR_ENOACTOR);
+        tr_signal_answer_dead(sys, w, from, to, kind, ref, TR_ENOACTOR);
     return rc;
 }
 
 void tr_signal_undeliverable(tr_system *sys, tr_worker *w, tr_msg *m) {
-    answer_dead(sys, w, m->sender, m->to, m->kind, m->ref, TR_ENOACTOR);
+    tr_signal_answer_dead(sys, w, m->sender, m->to, m->kind, m->ref, TR_ENOACTOR);
     tr_msg_release(sys, w, m);
 }
 
@@ -74,12 +92,13 @@ enum tr_signal_result tr_signal_apply(tr_callback *cb, tr_msg *m, int *reason) {
     case TR_KIND_LINK:
         /* A link that cannot be recorded is refused as a dead actor would be. */
         if (tr_links_add(a, from) != 0)
-            answer_dead(cb->sys, cb->worker, from, self, TR_KIND_LINK, 0, TR_ENOMEM);
+            tr_signal_answer_dead(cb->sys, cb->worker, from, self, TR_KIND_LINK, 0, TR_ENOMEM);
         break;
     case TR_KIND_UNLINK: tr_links_remove(a, from); break;
     case TR_KIND_MONITOR:
         if (tr_watchers_add(a, from, m->ref) != 0)
-            answer_dead(cb->sys, cb->worker, from, self, TR_KIND_MONITOR, m->ref, TR_ENOMEM);
+            tr_signal_answer_dead(cb->sys, cb->worker, from, self, TR_KIND_MONITOR, m->ref,
+                                  TR_ENOMEM);
         break;
     case TR_KIND_DEMONITOR: tr_watchers_remove(a, from, m->ref); break;
     case TR_KIND_EXIT:
@@ -102,6 +121,7 @@ enum tr_signal_result tr_signal_apply(tr_callback *cb, tr_msg *m, int *reason) {
         if (tr_monitors_remove(a, m->ref, NULL))
             return notice(m, TR_MSG_DOWN);
         break;
+    case TR_KIND_NODE_DOWN: tr_links_node_down(cb->sys, cb->worker, a, self, (unsigned)why); break;
     }
     tr_msg_release(cb->sys, cb->worker, m);
     return result;

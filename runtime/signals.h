@@ -40,6 +40,15 @@
 int tr_signal_send(tr_system *sys, tr_worker *w, tr_pid from, tr_pid to, int kind, int reason,
                    uint32_t ref);
 
+/* Delivers signal m (to m->to, a local actor) from another node, marking
+ * its receiver first as tr_signal_send does. Consumes m. */
+int tr_signal_deliver(tr_system *sys, tr_worker *w, tr_msg *m);
+
+/* A LINK or MONITOR from `from` that cannot reach `to`: `from` learns as if
+ * `to` had exited with reason. Other kinds need nothing. */
+void tr_signal_answer_dead(tr_system *sys, tr_worker *w, tr_pid from, tr_pid to, int kind,
+                           uint32_t ref, int reason);
+
 enum tr_signal_result {
     TR_SIGNAL_DONE,   /* applied; m is freed */
     TR_SIGNAL_NOTICE, /* m is now a TR_MSG_EXIT or TR_MSG_DOWN for receive */

@@ -8,6 +8,7 @@
  * (its spawn happened before it could run), so if the exits read equal the
  * spawns read, every actor spawned by then had exited when its exit was read —
  * the sum can be late to see zero, never early. */
+#include "node.h"
 #include "deadline.h"
 #include "lifecycle.h"
 #include "scheduler.h"
@@ -36,6 +37,7 @@ void tr_system_config_init(tr_system_config *cfg) {
 }
 
 static void system_free(tr_system *sys) {
+    tr_node_free(sys);
     tr_waiters_destroy(sys, &sys->waiters);
     tr_names_destroy(&sys->names);
     tr_table_destroy(&sys->table);
@@ -180,6 +182,7 @@ static void system_finish(tr_system *sys) {
         sys->finish = TR_FINISH_RUNNING;
         uv_mutex_unlock(&sys->lock);
         tr_workers_join(sys);
+        tr_node_stop(sys); /* after the workers' last frames, before the drain */
         wait_for_callers(sys, 1);
         tr_actors_reap_all(sys);
         uv_mutex_lock(&sys->lock);

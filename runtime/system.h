@@ -42,6 +42,8 @@ typedef struct tr_worker {
     unsigned global_turn; /* tick, and */
     uint32_t global_tick; /* sys->ticks, when the global queue was last looked at */
     uint64_t rng;
+    struct tr_node_out *node_out; /* batches for other nodes (node.h), made on first use */
+    int node_pending;             /* node_out holds frames to publish */
     tr_pool_local pool;
     tr_free_blocks blocks;
     msgpack_zone *zone; /* for tr_ctx_zone, cleared after each callback that used it */
@@ -97,7 +99,8 @@ enum tr_system_state { TR_SYS_RUNNING = 0, TR_SYS_STOPPING, TR_SYS_DONE };
 
 struct tr_system {
     tr_system_config cfg;
-    unsigned node;
+    unsigned node;            /* this node's id, 0 until tr_node_start */
+    struct tr_remote *remote; /* the transport (node.h), NULL until tr_node_start */
     tr_worker *workers;
     _Atomic int state;      /* read on every message: keep it apart from... */
     _Atomic int any_lived;  /* an actor's init has succeeded: the system may stop by itself */

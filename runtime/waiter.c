@@ -112,7 +112,8 @@ tr_waiter *tr_waiter_get(tr_system *sys) {
         wt->sys = sys;
         wt->gen = (wt->gen + 1) & TR_GEN_MASK;
         wt->gen += wt->gen == 0;
-        atomic_store(&wt->pid, tr_pid_make(TR_WAITER_NODE, wt->gen, wt->index));
+        atomic_store(&wt->pid, tr_pid_make(TR_WAITER_NODE, wt->gen,
+                                           wt->index | sys->node << TR_WAITER_INDEX_BITS));
     }
     return wt;
 }
@@ -139,7 +140,7 @@ tr_system *tr_waiter_system(const tr_waiter *wt) {
 }
 
 static tr_waiter *waiter_lookup(tr_waiters *ws, tr_pid pid) {
-    uint32_t slot = (uint32_t)((uint64_t)pid & ((1u << TR_SLOT_BITS) - 1));
+    uint32_t slot = (uint32_t)((uint64_t)pid & ((1u << TR_WAITER_INDEX_BITS) - 1));
     if (slot / TR_WAITER_CHUNK >= TR_WAITER_CHUNKS)
         return NULL;
     tr_waiter *chunk =

@@ -18,6 +18,15 @@ struct tr_worker;
 
 #define TR_WAITER_CHUNK 64u
 #define TR_WAITER_CHUNKS 1024u /* up to 65536 asks and inboxes at once */
+/* A waiter's pid: node TR_WAITER_NODE, its generation, and in the slot bits
+ * its index (16 bits) under the id of the node that made it (12 bits), so a
+ * reply to a plain thread's ask finds its way back across nodes (node.h). */
+#define TR_WAITER_INDEX_BITS 16
+
+/* The node whose waiter pid names (0 before the system became a node). */
+static inline unsigned tr_waiter_node(tr_pid pid) {
+    return (unsigned)(((uint64_t)pid >> TR_WAITER_INDEX_BITS) & 0xFFFu);
+}
 
 typedef struct tr_waiter tr_waiter;
 

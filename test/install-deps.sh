@@ -3,7 +3,7 @@
 # installs nothing that is already there.
 set -euo pipefail
 need=()
-for pkg in build-essential cmake pkg-config libuv1-dev libmsgpack-dev python3; do
+for pkg in build-essential cmake pkg-config libuv1-dev libmsgpack-dev libnats-dev nats-server python3; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

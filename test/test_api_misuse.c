@@ -247,16 +247,16 @@ static void reserved_types(void) {
 }
 
 static void error_names(void) {
-    for (int code = TR_ECONNREFUSED; code <= TR_OK; code++) {
+    for (int code = TR_ENOJETSTREAM; code <= TR_OK; code++) {
         const char *name = tr_strerror(code);
         CHECK(name != NULL && name[0] != '\0');
         CHECK(strcmp(name, "unknown error") != 0);
-        for (int other = TR_ECONNREFUSED; other < code; other++)
+        for (int other = TR_ENOJETSTREAM; other < code; other++)
             CHECK(strcmp(name, tr_strerror(other)) != 0);
     }
     CHECK(strcmp(tr_strerror(TR_EXIT_USER(0)), "user exit reason") == 0);
     CHECK(strcmp(tr_strerror(INT_MIN), "user exit reason") == 0);
-    const int unknown[] = {1, TR_ECONNREFUSED - 1, -100, TR_EXIT_USER_BASE + 1, INT_MAX};
+    const int unknown[] = {1, TR_ENOJETSTREAM - 1, -100, TR_EXIT_USER_BASE + 1, INT_MAX};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
         CHECK(strcmp(tr_strerror(unknown[i]), "unknown error") == 0);
 }

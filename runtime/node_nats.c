@@ -1,0 +1,731 @@
+/* node_nats.c — distribution over NATS (troupe/node.h): the connection, a
+ * node's id and membership, frames out and in.
+ *
+ * Threads. libnats runs the connection on threads of its own: a reader that
+ * calls the subscription callbacks (frames, heartbeats, goodbyes) one at a
+ * time, in arrival order, and a flusher that writes what publishes buffer.
+ * Its libuv adapter would put the reads on a worker's loop instead, but that
+ * loop is polled only every 64 turns while its worker is busy, so every frame
+ * would wait behind a busy worker's actors; and publishes from the other
+ * workers would have to hop to that loop. On its own threads a frame is
+ * delivered as soon as it is read, and any worker publishes directly
+ * (natsConnection_Publish only copies into the connection's buffer under its
+ * lock). The callbacks deliver as a plain thread does (the API's caller
+ * count keeps the system alive under them). A heartbeat thread of ours
+ * publishes heartbeats, refreshes this node's keys and finds silent nodes.
+ *
+ * Per-pair order: a worker batches, per destination node, what its actors
+ * send during a turn and publishes the batches when the turn ends, before
+ * the actor may run on another worker; sends from outside a turn are
+ * published at once. One connection keeps the publishes in order, one
+ * reader thread keeps deliveries in order.
+ *
+ * Node down: the heartbeat thread marks a node down when it has not been
+ * heard from for down_after_ms (or says goodbye, or this node's connection
+ * drops), and sends each local actor related to it (recorded when a LINK or
+ * MONITOR crossed between them) a NODE_DOWN signal: its own owner then
+ * fires its links and monitors to that node (links.h). */
+#include "node.h"
+
+#include "ask.h"
+#include "frame.h"
+#include "remote.h"
+#include "signals.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TR_NODE_DESTS 8 /* destination nodes a worker batches for at once */
+
+/* A worker's batches, one per destination node it sent to in this turn. */
+typedef struct tr_node_out {
+    unsigned ndests;
+    unsigned node[TR_NODE_DESTS];
+    tr_batch_writer bw[TR_NODE_DESTS];
+} tr_node_out;
+
+static uint64_t now_ms(void) {
+    return uv_hrtime() / 1000000u;
+}
+
+int tr_remote_error(natsStatus s) {
+    switch (s) {
+    case NATS_OK: return 0;
+    case NATS_NO_MEMORY: return TR_ENOMEM;
+    case NATS_TIMEOUT: return TR_ETIMEDOUT;
+    case NATS_NOT_FOUND: return TR_ENOTFOUND;
+    case NATS_CONNECTION_AUTH_FAILED:
+    case NATS_NOT_PERMITTED: return TR_EAUTH;
+    case NATS_NO_SERVER:
+    case NATS_IO_ERROR:
+    case NATS_SSL_ERROR:
+    case NATS_SECURE_CONNECTION_WANTED:
+    case NATS_SECURE_CONNECTION_REQUIRED: return TR_ECONNREFUSED;
+    case NATS_INVALID_ARG: return TR_EINVAL;
+    default: return TR_ESYS;
+    }
+}
+
+int tr_remote_local_alive(tr_remote *r, tr_pid pid) {
+    tr_system *sys = r->sys;
+    if (pid <= 0 || tr_pid_node(pid) != sys->node)
+        return 0;
+    tr_actor *a = tr_table_lookup(&sys->table, pid);
+    return a && atomic_load_explicit(&a->pid, memory_order_acquire) == pid;
+}
+
+static void subject_of(const tr_remote *r, unsigned node, char *out, size_t size) {
+    snprintf(out, size, "%s.n.%u", r->cluster, node);
+}
+
+/* ---- membership ---- */
+
+/* Heard from node (a heartbeat or a frame): up, unless it went down. */
+static void node_seen(tr_remote *r, unsigned node) {
+    if (node == 0 || node > TR_NODE_MAX || node == r->id)
+        return;
+    atomic_store_explicit(&r->last_seen[node], now_ms(), memory_order_relaxed);
+    uint8_t unknown = TR_NODE_UNKNOWN;
+    atomic_compare_exchange_strong(&r->state[node], &unknown, TR_NODE_UP);
+}
+
+static int notify_down(tr_system *sys, tr_pid pid, unsigned node) {
+    return tr_signal_send(sys, tr_worker_of(sys), TR_PID_NONE, pid, TR_KIND_NODE_DOWN, (int)node,
+                          0);
+}
+
+/* A plain thread's call into the runtime (the API's caller count). */
+static int notify_down_call(tr_system *sys, tr_pid pid, unsigned node) {
+    TR_API_CALL(sys, int, notify_down(sys, pid, node));
+}
+
+/* Marks node down (once) and tells the local actors related to it. */
+static void node_down(tr_remote *r, unsigned node) {
+    if (node == 0 || node > TR_NODE_MAX || node == r->id)
+        return;
+    if (atomic_exchange(&r->state[node], TR_NODE_DOWN) == TR_NODE_DOWN)
+        return;
+    atomic_fetch_add(&r->nodes_down, 1);
+    uv_mutex_lock(&r->lock);
+    tr_vec related = r->related[node];
+    memset(&r->related[node], 0, sizeof related);
+    uv_mutex_unlock(&r->lock);
+    for (uint32_t i = 0; i < related.n; i++)
+        notify_down_call(r->sys, TR_VEC_AT(&related, tr_pid, i), node);
+    tr_vec_free(&related);
+}
+
+/* Records that local pid has a link or monitor with an actor of node. */
+static void relate(tr_remote *r, unsigned node, tr_pid pid) {
+    if (pid <= 0 || node == 0 || node > TR_NODE_MAX)
+        return;
+    uv_mutex_lock(&r->lock);
+    tr_vec *v = &r->related[node];
+    int known = 0;
+    for (uint32_t i = 0; i < v->n && !known; i++)
+        known = TR_VEC_AT(v, tr_pid, i) == pid;
+    if (!known) /* out of memory: that actor will not hear of the node going down */
+        (void)tr_vec_push(v, &pid, sizeof pid);
+    uv_mutex_unlock(&r->lock);
+}
+
+int tr_remote_node_up(tr_remote *r, unsigned node) {
+    if (node == r->id)
+        return 1;
+    if (node == 0 || node > TR_NODE_MAX || !r->kv) /* (no bucket: closed) */
+        return 0;
+    uint8_t st = atomic_load_explicit(&r->state[node], memory_order_relaxed);
+    if (st != TR_NODE_UNKNOWN)
+        return st == TR_NODE_UP;
+    /* Not heard from yet (it may have just started): its key says. */
+    char key[32];
+    snprintf(key, sizeof key, "node.%u", node);
+    kvEntry *e = NULL;
+    natsStatus s = kvStore_Get(&e, r->kv, key);
+    if (e)
+        kvEntry_Destroy(e);
+    if (s == NATS_OK)
+        node_seen(r, node);
+    else if (s == NATS_NOT_FOUND)
+        node_down(r, node); /* gone, or never was: ids are not reused */
+    return atomic_load(&r->state[node]) == TR_NODE_UP;
+}
+
+static void on_beat(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure) {
+    (void)nc;
+    (void)sub;
+    tr_remote *r = closure;
+    char buf[16] = {0};
+    int len = natsMsg_GetDataLength(msg);
+    if (len > 0 && len < (int)sizeof buf) {
+        memcpy(buf, natsMsg_GetData(msg), (size_t)len);
+        unsigned long node = strtoul(buf, NULL, 10);
+        if (node <= TR_NODE_MAX) {
+            if (natsMsg_GetSubject(msg)[strlen(r->cluster) + 1] == 'b') /* "<cluster>.bye" */
+                node_down(r, (unsigned)node);
+            else if (atomic_load(&r->state[node]) != TR_NODE_DOWN)
+                node_seen(r, (unsigned)node);
+        }
+    }
+    natsMsg_Destroy(msg);
+}
+
+static void publish_beat(tr_remote *r, const char *kind) {
+    char subject[96], body[16];
+    snprintf(subject, sizeof subject, "%s.%s", r->cluster, kind);
+    snprintf(body, sizeof body, "%u", r->id);
+    natsConnection_PublishString(r->nc, subject, body);
+}
+
+static void beat_main(void *arg) {
+    tr_remote *r = arg;
+    char key[32];
+    snprintf(key, sizeof key, "node.%u", r->id);
+    uv_mutex_lock(&r->lock);
+    while (!r->stopping) {
+        uv_mutex_unlock(&r->lock);
+        publish_beat(r, "hb");
+        uint64_t rev;
+        kvStore_PutString(&rev, r->kv, key, r->name);
+        tr_gnames_refresh(r);
+        uint64_t now = now_ms();
+        for (unsigned node = 1; node <= TR_NODE_MAX; node++)
+            if (atomic_load_explicit(&r->state[node], memory_order_relaxed) == TR_NODE_UP &&
+                now - atomic_load_explicit(&r->last_seen[node], memory_order_relaxed) >
+                    r->down_after_ms)
+                node_down(r, node);
+        uv_mutex_lock(&r->lock);
+        if (!r->stopping)
+            uv_cond_timedwait(&r->cond, &r->lock, (uint64_t)r->heartbeat_ms * 1000000u);
+    }
+    uv_mutex_unlock(&r->lock);
+}
+
+/* This node's connection dropped: every other node is down for it (it
+ * cannot tell which are alive, and those that are will have marked it down). */
+static void on_disconnected(natsConnection *nc, void *closure) {
+    (void)nc;
+    tr_remote *r = closure;
+    for (unsigned node = 1; node <= TR_NODE_MAX; node++)
+        if (atomic_load(&r->state[node]) == TR_NODE_UP)
+            node_down(r, node);
+}
+
+/* ---- frames in ---- */
+
+/* Whether pid may be the sender of a frame from node `from`: none, one of
+ * its actors, or one of its plain threads. */
+static int sent_by(tr_pid pid, unsigned from) {
+    if (pid == TR_PID_NONE)
+        return 1;
+    unsigned node = tr_pid_node(pid);
+    return pid > 0 && (node == from || (node == TR_WAITER_NODE && tr_waiter_node(pid) == from));
+}
+
+/* Whether pid is an address of this node that frames may reach: an actor or
+ * a plain thread's ask (not a socket). */
+static int owned(const tr_remote *r, tr_pid pid) {
+    unsigned node = tr_pid_node(pid);
+    return pid > 0 && (node == r->id || (node == TR_WAITER_NODE && tr_waiter_node(pid) == r->id));
+}
+
+static int kind_allowed(uint8_t kind) {
+    switch (kind) {
+    case TR_KIND_USER:
+    case TR_KIND_ASK_FAILED:
+    case TR_KIND_LINK:
+    case TR_KIND_UNLINK:
+    case TR_KIND_MONITOR:
+    case TR_KIND_DEMONITOR:
+    case TR_KIND_EXIT:
+    case TR_KIND_EXIT_SENT:
+    case TR_KIND_KILL:
+    case TR_KIND_DOWN: return 1;
+    default: return 0;
+    }
+}
+
+static int deliver(tr_system *sys, tr_msg *m) {
+    if (!tr_sys_running(sys)) {
+        tr_msg_release(sys, NULL, m);
+        return TR_ESTOPPED;
+    }
+    if (m->kind >= TR_KIND_FIRST_SIGNAL)
+        return tr_signal_deliver(sys, NULL, m);
+    tr_pid asker = m->sender, to = m->to;
+    uint32_t ref = tr_msg_is_request(m) ? m->ref : 0;
+    int rc = tr_msg_deliver(sys, NULL, to, m);
+    if (rc && ref) /* the asker, on its node, need not wait */
+        tr_ask_fail(sys, NULL, asker, ref, to, rc);
+    return rc;
+}
+
+static int deliver_call(tr_system *sys, tr_msg *m) {
+    TR_API_CALL(sys, int, deliver(sys, m));
+}
+
+/* One frame from node `from`: checked, made a message, delivered. */
+static void take_frame(tr_remote *r, unsigned from, const tr_frame *f) {
+    if (!kind_allowed(f->kind) || (f->flags & ~TR_MSGF_REPLY) || !owned(r, f->to) ||
+        !sent_by(f->from, from) ||
+        (f->type >= TR_MSG_RESERVED && f->kind == TR_KIND_USER && !(f->flags & TR_MSGF_REPLY))) {
+        atomic_fetch_add(&r->bad_frames, 1);
+        return;
+    }
+    tr_msg *m = tr_msg_alloc(r->sys, NULL, f->type, f->size);
+    if (!m) {
+        atomic_fetch_add(&r->dead_letters, 1);
+        return;
+    }
+    if (f->size)
+        memcpy(m->data, f->data, f->size);
+    m->kind = f->kind;
+    m->flags = f->flags;
+    m->ref = f->ref;
+    m->sender = f->from;
+    m->to = f->to;
+    if (f->kind == TR_KIND_LINK || f->kind == TR_KIND_MONITOR)
+        relate(r, from, f->to);
+    atomic_fetch_add_explicit(&r->frames_in, 1, memory_order_relaxed);
+    deliver_call(r->sys, m);
+}
+
+static void on_frames(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure) {
+    (void)nc;
+    (void)sub;
+    tr_remote *r = closure;
+    atomic_fetch_add_explicit(&r->batches_in, 1, memory_order_relaxed);
+    tr_batch_reader br;
+    unsigned from;
+    if (tr_batch_open(&br, natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg), r->max_frame,
+                      &from) != 0) {
+        atomic_fetch_add(&r->bad_frames, 1);
+        natsMsg_Destroy(msg);
+        return;
+    }
+    if (from == 0 || from > TR_NODE_MAX || from == r->id ||
+        atomic_load(&r->state[from]) == TR_NODE_DOWN) {
+        atomic_fetch_add(&r->bad_frames, 1); /* a dead incarnation, or a forgery */
+    } else {
+        node_seen(r, from);
+        tr_frame f;
+        int rc;
+        while ((rc = tr_batch_next(&br, &f)) == 1)
+            take_frame(r, from, &f);
+        if (rc < 0)
+            atomic_fetch_add(&r->bad_frames, 1);
+    }
+    tr_batch_close(&br);
+    natsMsg_Destroy(msg);
+}
+
+static void on_sub_done(void *closure) {
+    uv_sem_post(&((tr_remote *)closure)->subs_done);
+}
+
+/* ---- frames out ---- */
+
+static void publish(tr_remote *r, unsigned node, tr_batch_writer *bw) {
+    char subject[96];
+    subject_of(r, node, subject, sizeof subject);
+    atomic_fetch_add_explicit(&r->frames_out, bw->frames, memory_order_relaxed);
+    atomic_fetch_add_explicit(&r->batches_out, 1, memory_order_relaxed);
+    if (natsConnection_Publish(r->nc, subject, bw->buf.data, (int)bw->buf.size) != NATS_OK)
+        atomic_fetch_add(&r->dead_letters, bw->frames); /* the connection is closing */
+}
+
+void tr_node_flush(tr_worker *w) {
+    tr_node_out *out = w->node_out;
+    tr_remote *r = w->sys->remote;
+    w->node_pending = 0;
+    for (unsigned i = 0; i < out->ndests; i++)
+        if (out->bw[i].frames && r->nc)
+            publish(r, out->node[i], &out->bw[i]);
+    out->ndests = 0;
+}
+
+/* w's batch for node, made or started if need be; NULL when out of memory. */
+static tr_batch_writer *batch_for(tr_remote *r, tr_worker *w, unsigned node) {
+    if (!w->node_out) {
+        w->node_out = calloc(1, sizeof *w->node_out);
+        if (!w->node_out)
+            return NULL;
+        for (unsigned i = 0; i < TR_NODE_DESTS; i++)
+            tr_batch_writer_init(&w->node_out->bw[i]);
+    }
+    tr_node_out *out = w->node_out;
+    for (unsigned i = 0; i < out->ndests; i++)
+        if (out->node[i] == node)
+            return &out->bw[i];
+    if (out->ndests == TR_NODE_DESTS)
+        tr_node_flush(w);
+    unsigned i = out->ndests++;
+    out->node[i] = node;
+    tr_batch_reset(&out->bw[i], r->id);
+    return &out->bw[i];
+}
+
+/* m could not reach node: as for a dead actor, but links and monitors learn
+ * that its node is down. */
+static int undeliverable(tr_remote *r, tr_worker *w, tr_msg *m, int reason) {
+    atomic_fetch_add(&r->dead_letters, 1);
+    if (m->kind == TR_KIND_LINK || m->kind == TR_KIND_MONITOR) {
+        tr_signal_answer_dead(r->sys, w, m->sender, m->to, m->kind, m->ref, reason);
+        tr_msg_release(r->sys, w, m);
+    } else {
+        tr_msg_undeliverable(r->sys, w, m);
+    }
+    return TR_ENOACTOR;
+}
+
+int tr_node_route(tr_system *sys, tr_worker *w, unsigned node, tr_msg *m) {
+    tr_remote *r = sys->remote;
+    if (!r->nc || !tr_remote_node_up(r, node)) /* (no connection: closed at the end) */
+        return undeliverable(r, w, m, TR_ENODEDOWN);
+    if (m->size > r->max_frame) {
+        if (tr_msg_is_request(m))
+            tr_ask_fail(sys, w, m->sender, m->ref, m->to, TR_ETOOBIG);
+        tr_msg_release(sys, w, m);
+        return TR_ETOOBIG;
+    }
+    tr_frame f = {.kind = m->kind,
+                  .flags = (uint8_t)(m->flags & TR_MSGF_REPLY),
+                  .to = m->to,
+                  .from = m->sender,
+                  .type = m->type,
+                  .ref = m->ref,
+                  .data = (const char *)m->data,
+                  .size = m->size};
+    if (m->kind == TR_KIND_LINK || m->kind == TR_KIND_MONITOR)
+        relate(r, node, m->sender);
+    int rc;
+    if (w && atomic_load_explicit(&w->in_callback, memory_order_relaxed)) {
+        tr_batch_writer *bw = batch_for(r, w, node);
+        rc = bw ? tr_batch_add(bw, &f) : TR_ENOMEM;
+        w->node_pending |= rc == 0;
+    } else { /* outside a turn: at once */
+        tr_batch_writer bw;
+        tr_batch_writer_init(&bw);
+        tr_batch_reset(&bw, r->id);
+        rc = tr_batch_add(&bw, &f);
+        if (rc == 0)
+            publish(r, node, &bw);
+        tr_batch_writer_free(&bw);
+    }
+    if (rc)
+        return undeliverable(r, w, m, rc);
+    tr_msg_release(sys, w, m);
+    return 0;
+}
+
+/* ---- start and stop ---- */
+
+static int name_ok(const char *s, size_t max) {
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (n >= max || !((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') ||
+                          (s[n] >= '0' && s[n] <= '9') || s[n] == '-' || s[n] == '_'))
+            return 0;
+    return n > 0;
+}
+
+static natsStatus make_options(const tr_node_config *cfg, tr_remote *r, natsOptions **out) {
+    natsOptions *o = NULL;
+    natsStatus s = natsOptions_Create(&o);
+    if (s == NATS_OK)
+        s = natsOptions_SetURL(o, cfg->url);
+    if (s == NATS_OK)
+        s = natsOptions_SetName(o, r->name);
+    if (s == NATS_OK)
+        s = natsOptions_SetTimeout(o, cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 2000);
+    if (s == NATS_OK && cfg->user)
+        s = natsOptions_SetUserInfo(o, cfg->user, cfg->password);
+    if (s == NATS_OK && cfg->token)
+        s = natsOptions_SetToken(o, cfg->token);
+    if (s == NATS_OK && cfg->tls)
+        s = natsOptions_SetSecure(o, true);
+    if (s == NATS_OK && cfg->tls_ca)
+        s = natsOptions_LoadCATrustedCertificates(o, cfg->tls_ca);
+    if (s == NATS_OK && cfg->tls_cert)
+        s = natsOptions_LoadCertificatesChain(o, cfg->tls_cert, cfg->tls_key);
+    if (s == NATS_OK)
+        s = natsOptions_SetDisconnectedCB(o, on_disconnected, r);
+    if (s != NATS_OK)
+        natsOptions_Destroy(o);
+    else
+        *out = o;
+    return s;
+}
+
+/* Binds the bucket, or makes it (ttl_ms 0: keys never expire). */
+static natsStatus bucket(tr_remote *r, const char *name, int64_t ttl_ms, kvStore **out) {
+    natsStatus s = js_KeyValue(out, r->js, name);
+    if (s != NATS_NOT_FOUND)
+        return s;
+    kvConfig kc;
+    kvConfig_Init(&kc);
+    kc.Bucket = name;
+    kc.History = 1;
+    kc.TTL = ttl_ms * 1000000; /* nanoseconds */
+    s = js_CreateKeyValue(out, r->js, &kc);
+    return s == NATS_OK ? s : js_KeyValue(out, r->js, name); /* another node made it first */
+}
+
+/* Takes the next free id from the counter: the counter moves by compare-and-
+ * set, and an id whose node key still lives is skipped. */
+static int claim_id(tr_remote *r) {
+    for (unsigned tries = 0; tries < 4 * TR_NODE_MAX; tries++) {
+        kvEntry *e = NULL;
+        natsStatus s = kvStore_Get(&e, r->ids, "next");
+        unsigned id;
+        uint64_t rev = 0;
+        char value[16];
+        if (s == NATS_NOT_FOUND) {
+            id = 1;
+            s = kvStore_CreateString(&rev, r->ids, "next", "1");
+        } else if (s == NATS_OK) {
+            unsigned long last = strtoul(kvEntry_ValueString(e), NULL, 10);
+            id = (unsigned)(last % TR_NODE_MAX) + 1;
+            snprintf(value, sizeof value, "%u", id);
+            s = kvStore_UpdateString(&rev, r->ids, "next", value, kvEntry_Revision(e));
+        }
+        if (e)
+            kvEntry_Destroy(e);
+        if (s == NATS_ERR)
+            continue; /* another node moved the counter first */
+        if (s != NATS_OK)
+            return tr_remote_error(s);
+        char key[32];
+        snprintf(key, sizeof key, "node.%u", id);
+        s = kvStore_CreateString(&rev, r->kv, key, r->name);
+        if (s == NATS_OK)
+            return (int)id;
+        if (s != NATS_ERR)
+            return tr_remote_error(s);
+    }
+    return TR_ETIMEDOUT; /* every id is alive */
+}
+
+/* Every node whose key lives is up: this node learns of those that started
+ * before it (later ones announce themselves with their first heartbeat). */
+static void seed_members(tr_remote *r) {
+    kvKeysList keys = {0};
+    if (kvStore_Keys(&keys, r->kv, NULL) != NATS_OK)
+        return;
+    for (int i = 0; i < keys.Count; i++)
+        if (strncmp(keys.Keys[i], "node.", 5) == 0)
+            node_seen(r, (unsigned)strtoul(keys.Keys[i] + 5, NULL, 10));
+    kvKeysList_Destroy(&keys);
+}
+
+static int subscribe(tr_remote *r, const char *subject, natsMsgHandler cb, natsSubscription **out) {
+    natsStatus s = natsConnection_Subscribe(out, r->nc, subject, cb, r);
+    if (s == NATS_OK)
+        s = natsSubscription_SetOnCompleteCB(*out, on_sub_done, r);
+    if (s == NATS_OK) {
+        r->nsubs++;
+        /* Frames wait in libnats' queue rather than being dropped while a
+           full mailbox holds the reader (what it drops is counted). */
+        natsSubscription_SetPendingLimits(*out, -1, 256 << 20);
+    }
+    return tr_remote_error(s);
+}
+
+static void remote_close(tr_remote *r) {
+    if (r->beat_started) {
+        uv_mutex_lock(&r->lock);
+        r->stopping = 1;
+        uv_cond_signal(&r->cond);
+        uv_mutex_unlock(&r->lock);
+        uv_thread_join(&r->beat_thread);
+        r->beat_started = 0;
+        tr_gnames_drop_all(r);
+        char key[32];
+        snprintf(key, sizeof key, "node.%u", r->id);
+        kvStore_Delete(r->kv, key);
+        publish_beat(r, "bye");
+    }
+    if (r->nc) {
+        natsConnection_FlushTimeout(r->nc, 1000);
+        natsConnection_Close(r->nc); /* ends the subscriptions */
+        for (; r->nsubs > 0; r->nsubs--)
+            uv_sem_wait(&r->subs_done);
+    }
+    natsSubscription_Destroy(r->frames);
+    natsSubscription_Destroy(r->beats);
+    natsSubscription_Destroy(r->byes);
+    r->frames = r->beats = r->byes = NULL;
+    kvStore_Destroy(r->kv);
+    kvStore_Destroy(r->ids);
+    jsCtx_Destroy(r->js);
+    r->kv = r->ids = NULL;
+    r->js = NULL;
+    natsConnection_Destroy(r->nc);
+    r->nc = NULL;
+}
+
+static void remote_free(tr_remote *r) {
+    for (unsigned i = 0; i < TR_NODE_IDS; i++)
+        tr_vec_free(&r->related[i]);
+    tr_vec_free(&r->names);
+    uv_sem_destroy(&r->subs_done);
+    uv_cond_destroy(&r->cond);
+    uv_mutex_destroy(&r->lock);
+    free(r);
+}
+
+static tr_remote *remote_new(tr_system *sys, const tr_node_config *cfg) {
+    tr_remote *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    if (uv_mutex_init(&r->lock) != 0) {
+        free(r);
+        return NULL;
+    }
+    if (uv_cond_init(&r->cond) != 0) {
+        uv_mutex_destroy(&r->lock);
+        free(r);
+        return NULL;
+    }
+    if (uv_sem_init(&r->subs_done, 0) != 0) {
+        uv_cond_destroy(&r->cond);
+        uv_mutex_destroy(&r->lock);
+        free(r);
+        return NULL;
+    }
+    r->sys = sys;
+    snprintf(r->cluster, sizeof r->cluster, "%s", cfg->cluster ? cfg->cluster : "troupe");
+    snprintf(r->name, sizeof r->name, "%s", cfg->name ? cfg->name : "node");
+    r->heartbeat_ms = cfg->heartbeat_ms ? cfg->heartbeat_ms : 250;
+    r->down_after_ms = cfg->down_after_ms ? cfg->down_after_ms : 4 * r->heartbeat_ms;
+    r->max_frame = cfg->max_frame ? cfg->max_frame : 1u << 20;
+    return r;
+}
+
+/* Connects, claims an id, subscribes, announces itself. Returns the id or
+ * an error (r then holds what remote_close undoes). */
+static int remote_open(tr_remote *r, const tr_node_config *cfg) {
+    natsOptions *opts = NULL;
+    natsStatus s = make_options(cfg, r, &opts);
+    if (s != NATS_OK)
+        return tr_remote_error(s);
+    s = natsConnection_Connect(&r->nc, opts);
+    natsOptions_Destroy(opts);
+    if (s != NATS_OK)
+        return tr_remote_error(s);
+    s = natsConnection_JetStream(&r->js, r->nc, NULL);
+    if (s != NATS_OK)
+        return tr_remote_error(s);
+    char ids_name[80];
+    snprintf(ids_name, sizeof ids_name, "%s_ids", r->cluster);
+    s = bucket(r, r->cluster, r->down_after_ms, &r->kv);
+    if (s == NATS_OK)
+        s = bucket(r, ids_name, 0, &r->ids);
+    if (s != NATS_OK) /* no JetStream answers the bucket requests */
+        return s == NATS_TIMEOUT || s == NATS_NO_RESPONDERS ? TR_ENOJETSTREAM : tr_remote_error(s);
+    int id = claim_id(r);
+    if (id < 0)
+        return id;
+    r->id = (unsigned)id;
+    char subject[96];
+    subject_of(r, r->id, subject, sizeof subject);
+    int rc = subscribe(r, subject, on_frames, &r->frames);
+    snprintf(subject, sizeof subject, "%s.hb", r->cluster);
+    if (rc == 0)
+        rc = subscribe(r, subject, on_beat, &r->beats);
+    snprintf(subject, sizeof subject, "%s.bye", r->cluster);
+    if (rc == 0)
+        rc = subscribe(r, subject, on_beat, &r->byes);
+    if (rc == 0)
+        rc = tr_remote_error(natsConnection_FlushTimeout(r->nc, 2000));
+    if (rc)
+        return rc;
+    seed_members(r);
+    if (uv_thread_create(&r->beat_thread, beat_main, r) != 0)
+        return TR_ESYS;
+    r->beat_started = 1;
+    return id;
+}
+
+static int node_start(tr_system *sys, const tr_node_config *cfg) {
+    if (sys->remote || atomic_load(&sys->table.nchunks) != 0)
+        return TR_EALREADY;
+    tr_remote *r = remote_new(sys, cfg);
+    if (!r)
+        return TR_ENOMEM;
+    int id = remote_open(r, cfg);
+    if (id < 0) {
+        remote_close(r);
+        remote_free(r);
+        return id;
+    }
+    sys->remote = r;
+    sys->node = r->id;
+    return id;
+}
+
+int tr_node_start(tr_system *sys, const tr_node_config *cfg) {
+    if (!sys || !cfg || !cfg->url || (cfg->cluster && !name_ok(cfg->cluster, 48)) ||
+        (cfg->name && strlen(cfg->name) >= 64))
+        return TR_EINVAL;
+    if (tr_in_callback())
+        return TR_EINACTOR;
+    TR_API_CALL(sys, int, node_start(sys, cfg));
+}
+
+void tr_node_stop(tr_system *sys) {
+    if (sys->remote)
+        remote_close(sys->remote);
+}
+
+void tr_node_free(tr_system *sys) {
+    for (unsigned i = 0; sys->workers && i < sys->cfg.workers; i++) {
+        tr_node_out *out = sys->workers[i].node_out;
+        if (!out)
+            continue;
+        for (unsigned d = 0; d < TR_NODE_DESTS; d++)
+            tr_batch_writer_free(&out->bw[d]);
+        free(out);
+        sys->workers[i].node_out = NULL;
+    }
+    if (sys->remote) {
+        remote_close(sys->remote); /* a system freed without finishing (create failed) */
+        remote_free(sys->remote);
+        sys->remote = NULL;
+    }
+}
+
+/* ---- queries ---- */
+
+unsigned tr_node_self(tr_system *sys) {
+    return sys ? sys->node : 0;
+}
+
+int tr_node_up(tr_system *sys, unsigned node) {
+    if (!sys || !sys->remote || node == 0 || node > TR_NODE_MAX)
+        return 0;
+    return node == sys->node || atomic_load(&sys->remote->state[node]) == TR_NODE_UP;
+}
+
+int tr_node_stats_get(tr_system *sys, tr_node_stats *out) {
+    if (!sys || !out)
+        return TR_EINVAL;
+    tr_remote *r = sys->remote;
+    if (!r)
+        return TR_ENOTSUP;
+    memset(out, 0, sizeof *out);
+    out->frames_out = atomic_load(&r->frames_out);
+    out->frames_in = atomic_load(&r->frames_in);
+    out->batches_out = atomic_load(&r->batches_out);
+    out->batches_in = atomic_load(&r->batches_in);
+    out->bad_frames = atomic_load(&r->bad_frames);
+    out->dead_letters = atomic_load(&r->dead_letters);
+    int64_t dropped = 0;
+    if (r->frames && natsSubscription_GetDropped(r->frames, &dropped) == NATS_OK)
+        out->dead_letters += (uint64_t)dropped; /* batches libnats could not queue */
+    out->nodes_down = atomic_load(&r->nodes_down);
+    for (unsigned node = 1; node <= TR_NODE_MAX; node++)
+        out->nodes_up += atomic_load(&r->state[node]) == TR_NODE_UP;
+    return 0;
+}
