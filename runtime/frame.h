@@ -10,7 +10,8 @@
  * 7 elements). Nothing else is accepted: a batch whose header does not
  * parse is dropped whole; a frame that does not parse, has other types or
  * sizes, or a payload over the limit ends the batch (the rest of it cannot
- * be trusted to be aligned) and counts as one bad frame.
+ * be trusted to be aligned) and counts as one bad frame. A batch of no
+ * frames is its node's goodbye (node_nats.c).
  *
  * Writers and readers are not thread-safe; each worker has its own writer. */
 #ifndef TR_FRAME_H

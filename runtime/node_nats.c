@@ -1,18 +1,18 @@
 /* node_nats.c — distribution over NATS (troupe/node.h): the connection, a
  * node's id and membership, frames out and in.
  *
- * Threads. libnats runs the connection on threads of its own: a reader that
- * calls the subscription callbacks (frames, heartbeats, goodbyes) one at a
- * time, in arrival order, and a flusher that writes what publishes buffer.
- * Its libuv adapter would put the reads on a worker's loop instead, but that
- * loop is polled only every 64 turns while its worker is busy, so every frame
- * would wait behind a busy worker's actors; and publishes from the other
- * workers would have to hop to that loop. On its own threads a frame is
- * delivered as soon as it is read, and any worker publishes directly
- * (natsConnection_Publish only copies into the connection's buffer under its
- * lock). The callbacks deliver as a plain thread does (the API's caller
- * count keeps the system alive under them). A heartbeat thread of ours
- * publishes heartbeats, refreshes this node's keys and finds silent nodes.
+ * Threads. libnats runs the connection on threads of its own: a reader, a
+ * delivery thread per subscription (frames in arrival order on one,
+ * heartbeats on another), and a flusher. Its libuv adapter would put the
+ * reads on a worker's loop instead, but that loop is polled only every 64
+ * turns while its worker is busy, so every frame would wait behind a busy
+ * worker's actors, and publishes from the other workers would have to hop to
+ * that loop. On its own threads a frame is delivered as soon as it is read,
+ * and any worker publishes directly (natsConnection_Publish writes under the
+ * connection's lock; with SendAsap at once, one write per batch). The
+ * delivery thread delivers as a plain thread does (the API's caller count
+ * keeps the system alive under it). A heartbeat thread of ours publishes
+ * heartbeats, refreshes this node's keys and finds silent nodes.
  *
  * Per-pair order: a worker batches, per destination node, what its actors
  * send during a turn and publishes the batches when the turn ends, before
@@ -114,6 +114,7 @@ static void node_down(tr_remote *r, unsigned node) {
     for (uint32_t i = 0; i < related.n; i++)
         notify_down_call(r->sys, TR_VEC_AT(&related, tr_pid, i), node);
     tr_vec_free(&related);
+    tr_waiters_node_down(r->sys, node);
 }
 
 /* Records that local pid has a link or monitor with an actor of node. */
@@ -162,18 +163,16 @@ static void on_beat(natsConnection *nc, natsSubscription *sub, natsMsg *msg, voi
         memcpy(buf, natsMsg_GetData(msg), (size_t)len);
         unsigned long node = strtoul(buf, NULL, 10);
         if (node <= TR_NODE_MAX) {
-            if (natsMsg_GetSubject(msg)[strlen(r->cluster) + 1] == 'b') /* "<cluster>.bye" */
-                node_down(r, (unsigned)node);
-            else if (atomic_load(&r->state[node]) != TR_NODE_DOWN)
+            if (atomic_load(&r->state[node]) != TR_NODE_DOWN)
                 node_seen(r, (unsigned)node);
         }
     }
     natsMsg_Destroy(msg);
 }
 
-static void publish_beat(tr_remote *r, const char *kind) {
+static void publish_beat(tr_remote *r) {
     char subject[96], body[16];
-    snprintf(subject, sizeof subject, "%s.%s", r->cluster, kind);
+    snprintf(subject, sizeof subject, "%s.hb", r->cluster);
     snprintf(body, sizeof body, "%u", r->id);
     natsConnection_PublishString(r->nc, subject, body);
 }
@@ -185,7 +184,7 @@ static void beat_main(void *arg) {
     uv_mutex_lock(&r->lock);
     while (!r->stopping) {
         uv_mutex_unlock(&r->lock);
-        publish_beat(r, "hb");
+        publish_beat(r);
         uint64_t rev;
         kvStore_PutString(&rev, r->kv, key, r->name);
         tr_gnames_refresh(r);
@@ -304,14 +303,17 @@ static void on_frames(natsConnection *nc, natsSubscription *sub, natsMsg *msg, v
         natsMsg_Destroy(msg);
         return;
     }
-    if (from == 0 || from > TR_NODE_MAX || from == r->id ||
-        atomic_load(&r->state[from]) == TR_NODE_DOWN) {
-        atomic_fetch_add(&r->bad_frames, 1); /* a dead incarnation, or a forgery */
+    tr_frame f;
+    int rc = tr_batch_next(&br, &f);
+    if (from == 0 || from > TR_NODE_MAX || from == r->id) {
+        atomic_fetch_add(&r->bad_frames, 1); /* a forgery */
+    } else if (rc == 0) {                    /* a batch without frames: its node's goodbye */
+        node_down(r, from);
+    } else if (atomic_load(&r->state[from]) == TR_NODE_DOWN) {
+        atomic_fetch_add(&r->dead_letters, 1); /* too late: it is down for this node */
     } else {
         node_seen(r, from);
-        tr_frame f;
-        int rc;
-        while ((rc = tr_batch_next(&br, &f)) == 1)
+        for (; rc == 1; rc = tr_batch_next(&br, &f))
             take_frame(r, from, &f);
         if (rc < 0)
             atomic_fetch_add(&r->bad_frames, 1);
@@ -330,7 +332,7 @@ static void publish(tr_remote *r, unsigned node, tr_batch_writer *bw) {
     char subject[96];
     subject_of(r, node, subject, sizeof subject);
     atomic_fetch_add_explicit(&r->frames_out, bw->frames, memory_order_relaxed);
-    atomic_fetch_add_explicit(&r->batches_out, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&r->batches_out, bw->frames != 0, memory_order_relaxed);
     if (natsConnection_Publish(r->nc, subject, bw->buf.data, (int)bw->buf.size) != NATS_OK)
         atomic_fetch_add(&r->dead_letters, bw->frames); /* the connection is closing */
 }
@@ -449,6 +451,8 @@ static natsStatus make_options(const tr_node_config *cfg, tr_remote *r, natsOpti
         s = natsOptions_LoadCATrustedCertificates(o, cfg->tls_ca);
     if (s == NATS_OK && cfg->tls_cert)
         s = natsOptions_LoadCertificatesChain(o, cfg->tls_cert, cfg->tls_key);
+    if (s == NATS_OK) /* a batch leaves when its turn ends, not when libnats' flusher wakes */
+        s = natsOptions_SetSendAsap(o, true);
     if (s == NATS_OK)
         s = natsOptions_SetDisconnectedCB(o, on_disconnected, r);
     if (s != NATS_OK)
@@ -532,6 +536,18 @@ static int subscribe(tr_remote *r, const char *subject, natsMsgHandler cb, natsS
     return tr_remote_error(s);
 }
 
+/* A batch without frames to each node up: this node leaves. It goes where
+ * the frames go, so it arrives after every frame this node sent there. */
+static void say_goodbye(tr_remote *r) {
+    tr_batch_writer bw;
+    tr_batch_writer_init(&bw);
+    tr_batch_reset(&bw, r->id);
+    for (unsigned node = 1; node <= TR_NODE_MAX; node++)
+        if (atomic_load(&r->state[node]) == TR_NODE_UP)
+            publish(r, node, &bw);
+    tr_batch_writer_free(&bw);
+}
+
 static void remote_close(tr_remote *r) {
     if (r->beat_started) {
         uv_mutex_lock(&r->lock);
@@ -544,7 +560,7 @@ static void remote_close(tr_remote *r) {
         char key[32];
         snprintf(key, sizeof key, "node.%u", r->id);
         kvStore_Delete(r->kv, key);
-        publish_beat(r, "bye");
+        say_goodbye(r);
     }
     if (r->nc) {
         natsConnection_FlushTimeout(r->nc, 1000);
@@ -554,8 +570,7 @@ static void remote_close(tr_remote *r) {
     }
     natsSubscription_Destroy(r->frames);
     natsSubscription_Destroy(r->beats);
-    natsSubscription_Destroy(r->byes);
-    r->frames = r->beats = r->byes = NULL;
+    r->frames = r->beats = NULL;
     kvStore_Destroy(r->kv);
     kvStore_Destroy(r->ids);
     jsCtx_Destroy(r->js);
@@ -634,9 +649,6 @@ static int remote_open(tr_remote *r, const tr_node_config *cfg) {
     snprintf(subject, sizeof subject, "%s.hb", r->cluster);
     if (rc == 0)
         rc = subscribe(r, subject, on_beat, &r->beats);
-    snprintf(subject, sizeof subject, "%s.bye", r->cluster);
-    if (rc == 0)
-        rc = subscribe(r, subject, on_beat, &r->byes);
     if (rc == 0)
         rc = tr_remote_error(natsConnection_FlushTimeout(r->nc, 2000));
     if (rc)

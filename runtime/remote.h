@@ -24,7 +24,7 @@ typedef struct tr_gname {
 typedef struct tr_remote {
     tr_system *sys;
     natsConnection *nc;
-    natsSubscription *frames, *beats, *byes;
+    natsSubscription *frames, *beats;
     jsCtx *js;
     kvStore *kv;  /* "<cluster>": node.<id>, name.<name>; keys not refreshed expire */
     kvStore *ids; /* "<cluster>_ids": the id counter, which never expires */

@@ -61,8 +61,11 @@ int tr_signal_send(tr_system *sys, tr_worker *w, tr_pid from, tr_pid to, int kin
     m->kind = (uint8_t)kind;
     m->sender = from;
     m->ref = ref;
-    if (remote) /* a dead or unknown node answers a LINK or MONITOR itself */
+    if (remote) { /* a dead or unknown node answers a LINK or MONITOR itself */
+        m->to = to;
+        atomic_store_explicit(&m->state, TR_MSG_SENT, memory_order_relaxed);
         return tr_node_route(sys, w, tr_pid_node(to), m);
+    }
     mark_signaled(sys, a, to);
     int rc = tr_msg_deliver(sys, w, to, m);
     if (rc == TR_ENOACTOR)

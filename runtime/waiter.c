@@ -11,6 +11,7 @@
 
 #include "deadline.h"
 #include "scheduler.h"
+#include "ask.h"
 #include "system.h"
 
 #include <stdlib.h>
@@ -23,6 +24,8 @@ struct tr_waiter {
     uv_mutex_t lock;
     uv_cond_t cond;
     int signaled;
+    _Atomic tr_pid asking;    /* the actor a tr_ask in flight asked (0: none), */
+    _Atomic uint32_t ask_ref; /* and its reference */
     tr_waiter *next_free;
 };
 
@@ -225,9 +228,12 @@ static int ask(tr_system *sys, tr_pid to, tr_msg *req, tr_msg **reply, int timeo
     ref += ref == 0;
     req->sender = tr_waiter_pid(wt);
     req->ref = ref;
+    atomic_store(&wt->ask_ref, ref);
+    atomic_store(&wt->asking, to); /* before the send: tr_waiters_node_down */
     int rc = tr_msg_deliver(sys, NULL, to, req);
     if (rc == 0)
         rc = await_reply(sys, wt, ref, reply, timeout_ms);
+    atomic_store(&wt->asking, TR_PID_NONE);
     tr_waiter_put(sys, wt);
     return rc;
 }
@@ -262,4 +268,18 @@ int tr_ask_i64(tr_system *sys, tr_pid to, uint32_t type, int64_t arg, int64_t *o
         tr_msg_free(reply);
     }
     return rc;
+}
+
+void tr_waiters_node_down(tr_system *sys, unsigned node) {
+    tr_waiters *ws = &sys->waiters;
+    for (uint32_t c = 0; c < TR_WAITER_CHUNKS; c++) {
+        tr_waiter *chunk = atomic_load_explicit(&ws->chunks[c], memory_order_acquire);
+        for (uint32_t i = 0; chunk && i < TR_WAITER_CHUNK; i++) {
+            tr_waiter *wt = &chunk[i];
+            tr_pid to = atomic_load(&wt->asking);
+            tr_pid pid = tr_waiter_pid(wt);
+            if (to > 0 && tr_pid_node(to) == node && pid != TR_PID_NONE)
+                tr_ask_fail(sys, NULL, pid, atomic_load(&wt->ask_ref), to, TR_ENODEDOWN);
+        }
+    }
 }

@@ -62,6 +62,11 @@ struct tr_system *tr_waiter_system(const tr_waiter *wt);
 int tr_waiter_next(struct tr_system *sys, tr_waiter *wt, int timeout_ms, uint32_t ref,
                    struct tr_msg **out);
 
+/* Node `node` went down: plain threads waiting in tr_ask for an actor of
+ * it get TR_ENODEDOWN (a reply that raced with it is then dropped as stale).
+ * Any thread. */
+void tr_waiters_node_down(struct tr_system *sys, unsigned node);
+
 /* Delivers m to the waiter named by pid (node TR_WAITER_NODE); consumes m. */
 int tr_waiter_deliver(struct tr_system *sys, struct tr_worker *w, tr_pid pid, struct tr_msg *m);
 

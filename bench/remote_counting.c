@@ -1,0 +1,320 @@
+/* remote_counting — P = 10 sender actors on one node each send M = 100,000
+ * integers to one counter actor on another node, two processes on one
+ * machine through one NATS server (bench/remote.sh starts them): N-to-1
+ * throughput across nodes. Two roles:
+ *
+ *   bench_remote_counting serve URL         a node of cluster "bench" with the
+ *       counter, registered globally as "bench.counter"; it sums what it is
+ *       sent, answers asks for its count, sum and the process's peak RSS, and
+ *       exits when told to quit or when the client goes down (a monitor on
+ *       the first value's sender: TR_ENODEDOWN when its node goes); the
+ *       process ends with it.
+ *   bench_remote_counting run URL [divisor] a node that finds "bench.counter"
+ *       (retrying up to 10 s) and runs the senders, written as counting.c's:
+ *       CHUNK values per callback, then a message to themselves to go on.
+ *       When all have sent, main asks the counter (tr_ask from the main
+ *       thread) for its count until it is P * M: the ask comes from another
+ *       sender than the values, so it may overtake the last of them. Prints
+ *       the BENCH line (n = P * M, timed from the first send to the answer to
+ *       the last ask; check: count and sum) with server_rss_kb, then tells
+ *       the server to quit.
+ *
+ * The counter's mailbox is bounded (CAPACITY, TR_OVERFLOW_BLOCK), as in
+ * counting.c. What that bound does to senders on another node is the
+ * distribution layer's business (troupe/node.h does not say); the server's
+ * peak RSS shows whether its memory stayed bounded.
+ *
+ * The Erlang peer is bench/peers/erlang/remote_bench.erl (two nodes of
+ * distributed Erlang on loopback). */
+#define _POSIX_C_SOURCE 200809L /* nanosleep under -std=c11 */
+#include "bench_common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <troupe/node.h>
+
+enum { MSG_GO = 1, MSG_VALUE, MSG_GET, MSG_QUIT, MSG_DONE };
+enum { SENDERS = 10, CHUNK = 100, CAPACITY = 10000 };
+
+#define COUNTER_NAME "bench.counter"
+#define FIND_MS 10000    /* how long run waits for the server's name */
+#define SERVE_MS 600000  /* how long serve waits for its client to finish */
+#define RESULT_MS 120000 /* how long run waits for the senders */
+#define STALL_MS 10000   /* how long run asks while the count does not move */
+
+/* ---- serve ------------------------------------------------------------------ */
+
+typedef struct {
+    tr_pid report; /* main's inbox: MSG_DONE when the counter has exited, however */
+    int64_t count, sum;
+    int watching;
+} counter_state;
+
+/* What an ask gets back: three int64s. */
+typedef struct {
+    int64_t count, sum, rss_kb;
+} counter_answer;
+
+static int counter_init(tr_ctx *cx, void *state, const void *arg) {
+    (void)cx;
+    ((counter_state *)state)->report = *(const tr_pid *)arg;
+    return 0;
+}
+
+static void counter_terminate(tr_ctx *cx, void *state, int reason) {
+    tr_send_i64(tr_ctx_system(cx), ((counter_state *)state)->report, MSG_DONE, reason);
+}
+
+static int counter_receive(tr_ctx *cx, void *state, tr_msg *m) {
+    counter_state *c = state;
+    switch (tr_msg_type(m)) {
+    case MSG_VALUE:
+        c->count++;
+        c->sum += tr_msg_i64(m);
+        if (!c->watching) { /* a sender of the client: when it goes, so does this server */
+            uint32_t ref;
+            c->watching = 1;
+            return tr_monitor(cx, tr_msg_sender(m), &ref);
+        }
+        return 0;
+    case MSG_GET: {
+        counter_answer ans = {c->count, c->sum, bench_status_kb("VmHWM")};
+        return tr_reply(cx, m, &ans, sizeof ans);
+    }
+    case MSG_QUIT: return tr_exit(cx, 0);
+    case TR_MSG_DOWN: /* normally TR_ENODEDOWN: the client's node has gone */
+        fprintf(stderr, "remote_counting: the client's sender went down (%s)\n",
+                tr_strerror(tr_msg_exit_reason(m)));
+        return tr_exit(cx, 0);
+    }
+    return TR_EUNHANDLED;
+}
+
+static const tr_actor_spec counter_spec = {.name = "counter",
+                                           .state_size = sizeof(counter_state),
+                                           .init = counter_init,
+                                           .receive = counter_receive,
+                                           .terminate = counter_terminate,
+                                           .mailbox_capacity = CAPACITY,
+                                           .overflow = TR_OVERFLOW_BLOCK};
+
+/* ---- run -------------------------------------------------------------------- */
+
+typedef struct sender_arg {
+    int64_t last;  /* sends 1..last */
+    tr_pid report; /* main's inbox: MSG_DONE with the values sent, or -1 */
+} sender_arg;
+
+typedef struct {
+    sender_arg a;
+    tr_pid counter;
+    int64_t next;
+} sender_state;
+
+static int sender_init(tr_ctx *cx, void *state, const void *arg) {
+    (void)cx;
+    ((sender_state *)state)->a = *(const sender_arg *)arg;
+    return 0;
+}
+
+/* Sends the next CHUNK values, then asks itself to go on. When done it
+ * reports and stays: the server watches one of the senders, and its going
+ * would end the server before main has had the count. */
+static int sender_receive(tr_ctx *cx, void *state, tr_msg *m) {
+    sender_state *s = state;
+    tr_system *sys = tr_ctx_system(cx);
+    if (s->counter == 0) { /* the first message: the counter's pid */
+        s->counter = tr_msg_i64(m);
+        s->next = 1;
+    }
+    for (int i = 0; i < CHUNK && s->next <= s->a.last; i++, s->next++) {
+        int rc = tr_send_i64(sys, s->counter, MSG_VALUE, s->next);
+        if (rc) {
+            fprintf(stderr, "remote_counting: send to counter: %s\n", tr_strerror(rc));
+            return tr_send_i64(sys, s->a.report, MSG_DONE, -1);
+        }
+    }
+    if (s->next > s->a.last)
+        return tr_send_i64(sys, s->a.report, MSG_DONE, s->a.last);
+    return tr_send_i64(sys, tr_self(cx), MSG_GO, 0);
+}
+
+static const tr_actor_spec sender_spec = {.name = "sender",
+                                          .state_size = sizeof(sender_state),
+                                          .init = sender_init,
+                                          .receive = sender_receive};
+
+/* ---- both ------------------------------------------------------------------- */
+
+static void node_start(tr_system *sys, const char *url, const char *name) {
+    tr_node_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.url = url;
+    cfg.cluster = "bench";
+    cfg.name = name;
+    int rc = tr_node_start(sys, &cfg);
+    if (rc < 0) {
+        fprintf(stderr, "tr_node_start(%s): %s\n", url, tr_strerror(rc));
+        exit(1);
+    }
+}
+
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, ms % 1000 * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* The server may not have registered yet: ask again until FIND_MS. A name
+ * counts once its node is up here too, so that no pid of an earlier run's
+ * server (gone, but not yet known to be) is taken, and the first send goes
+ * to a node this one has heard from. */
+static tr_pid find_global(tr_system *sys, const char *name) {
+    double deadline = bench_now() + FIND_MS / 1e3;
+    for (;;) {
+        tr_pid pid = tr_whereis_global(sys, name);
+        if (pid > 0 && tr_node_up(sys, tr_pid_node(pid)) == 1)
+            return pid;
+        if (bench_now() > deadline) {
+            fprintf(stderr, "tr_whereis_global(%s): %s after %d ms\n", name,
+                    pid > 0 ? "its node is not up" : tr_strerror((int)pid), FIND_MS);
+            exit(1);
+        }
+        sleep_ms(50);
+    }
+}
+
+/* The previous server's name is dropped once its node is known to be gone. */
+static void register_global(tr_system *sys, const char *name, tr_pid pid) {
+    double deadline = bench_now() + FIND_MS / 1e3;
+    int rc;
+    while ((rc = tr_register_global(sys, name, pid)) == TR_EEXIST && bench_now() < deadline)
+        sleep_ms(100);
+    if (rc) {
+        fprintf(stderr, "tr_register_global(%s): %s\n", name, tr_strerror(rc));
+        exit(1);
+    }
+}
+
+static int serve(const char *url) {
+    tr_system *sys = bench_system();
+    tr_inbox *inbox;
+    node_start(sys, url, "remote_counting-serve");
+    if (tr_inbox_open(sys, &inbox) != 0)
+        return 1;
+    tr_pid report = tr_inbox_pid(inbox);
+    tr_pid counter = tr_spawn(sys, &counter_spec, &report);
+    if (counter < 0) {
+        fprintf(stderr, "tr_spawn: %s\n", tr_strerror((int)counter));
+        return 1;
+    }
+    register_global(sys, COUNTER_NAME, counter);
+    fprintf(stderr, "remote_counting: serving %s on node %u\n", COUNTER_NAME, tr_node_self(sys));
+    tr_msg *done = NULL;
+    int rc = tr_inbox_receive(inbox, &done, SERVE_MS);
+    if (rc)
+        fprintf(stderr, "remote_counting: serve: %s\n", tr_strerror(rc));
+    tr_msg_free(done);
+    tr_inbox_close(inbox);
+    tr_system_shutdown(sys);
+    return rc ? 1 : 0;
+}
+
+/* One ask for the counter's state; count -1 if it failed. */
+static counter_answer ask_counter(tr_system *sys, tr_pid counter) {
+    counter_answer ans = {-1, 0, -1};
+    tr_msg *req = tr_msg_new(sys, MSG_GET, 0), *reply = NULL;
+    int rc = req ? tr_ask(sys, counter, req, &reply, STALL_MS) : TR_ENOMEM;
+    if (rc == 0 && tr_msg_size(reply) == sizeof ans)
+        memcpy(&ans, tr_msg_data(reply), sizeof ans);
+    else
+        fprintf(stderr, "remote_counting: ask: %s\n", rc ? tr_strerror(rc) : "bad reply size");
+    tr_msg_free(reply);
+    return ans;
+}
+
+static int run(const char *url, long divisor) {
+    int64_t per_sender = 100000 / divisor;
+    int64_t total = SENDERS * per_sender;
+    tr_system *sys = bench_system();
+    tr_inbox *inbox;
+    node_start(sys, url, "remote_counting-run");
+    if (tr_inbox_open(sys, &inbox) != 0)
+        return 1;
+    tr_pid counter = find_global(sys, COUNTER_NAME);
+
+    tr_pid senders[SENDERS];
+    sender_arg a = {.last = per_sender, .report = tr_inbox_pid(inbox)};
+    for (int i = 0; i < SENDERS; i++)
+        if ((senders[i] = tr_spawn(sys, &sender_spec, &a)) < 0) {
+            fprintf(stderr, "tr_spawn: %s\n", tr_strerror((int)senders[i]));
+            return 1;
+        }
+    double t0 = bench_now();
+    for (int i = 0; i < SENDERS; i++)
+        tr_send_i64(sys, senders[i], MSG_GO, counter);
+
+    int64_t sent = 0;
+    for (int i = 0; i < SENDERS; i++) {
+        tr_msg *done = NULL;
+        int rc = tr_inbox_receive(inbox, &done, RESULT_MS);
+        int64_t v = rc == 0 ? tr_msg_i64(done) : -1;
+        tr_msg_free(done);
+        if (rc || v < 0) {
+            fprintf(stderr, "remote_counting: a sender failed: %s\n",
+                    rc ? tr_strerror(rc) : "send error");
+            return 1;
+        }
+        sent += v;
+    }
+
+    /* Ask until the count is complete, or has not moved for STALL_MS. */
+    counter_answer ans;
+    int64_t last = -1;
+    double moved = bench_now();
+    for (;;) {
+        ans = ask_counter(sys, counter);
+        double now = bench_now();
+        if (ans.count == total || ans.count < 0)
+            break;
+        if (ans.count != last) {
+            last = ans.count;
+            moved = now;
+        } else if (now - moved > STALL_MS / 1e3) {
+            fprintf(stderr, "remote_counting: the count stays at %lld of %lld\n",
+                    (long long)ans.count, (long long)total);
+            break;
+        }
+    }
+    double secs = bench_now() - t0;
+    tr_send_i64(sys, counter, MSG_QUIT, 0);
+
+    int ok = sent == total && ans.count == total &&
+             ans.sum == SENDERS * (per_sender * (per_sender + 1) / 2);
+    char extra[64];
+    snprintf(extra, sizeof extra, " server_rss_kb=%lld", (long long)ans.rss_kb);
+    int rc = bench_report("remote_counting", sys, total, secs, ok, extra);
+
+    tr_node_stats ns;
+    if (tr_node_stats_get(sys, &ns) == 0)
+        fprintf(stderr,
+                "remote_counting: node stats: frames out %llu in %llu, batches out %llu in %llu, "
+                "bad %llu, dead letters %llu\n",
+                (unsigned long long)ns.frames_out, (unsigned long long)ns.frames_in,
+                (unsigned long long)ns.batches_out, (unsigned long long)ns.batches_in,
+                (unsigned long long)ns.bad_frames, (unsigned long long)ns.dead_letters);
+    tr_inbox_close(inbox);
+    tr_system_shutdown(sys);
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    long divisor = argc > 3 ? strtol(argv[3], NULL, 10) : 1;
+    if (argc == 3 && strcmp(argv[1], "serve") == 0)
+        return serve(argv[2]);
+    if ((argc == 3 || argc == 4) && strcmp(argv[1], "run") == 0 && divisor >= 1)
+        return run(argv[2], divisor);
+    fprintf(stderr, "usage: %s serve URL | run URL [scale-divisor >= 1]\n", argv[0]);
+    return 2;
+}
