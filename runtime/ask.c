@@ -23,16 +23,17 @@
 int tr_asks_settle(tr_actor *a, uint32_t ref) {
     tr_vec *asks = a->ext ? &a->ext->asks : NULL;
     for (uint32_t i = 0; asks && i < asks->n; i++)
-        if (TR_VEC_AT(asks, uint32_t, i) == ref) {
-            tr_vec_take(asks, i, sizeof ref);
+        if (TR_VEC_AT(asks, tr_watch, i).ref == ref) {
+            tr_vec_take(asks, i, sizeof(tr_watch));
             return 1;
         }
     return 0;
 }
 
-static int asks_add(tr_actor *a, uint32_t ref) {
+static int asks_add(tr_actor *a, uint32_t ref, tr_pid to) {
     tr_actor_ext *x = tr_ext_get(a);
-    return x ? tr_vec_push(&x->asks, &ref, sizeof ref) : TR_ENOMEM;
+    tr_watch ask = {.pid = to, .ref = ref};
+    return x ? tr_vec_push(&x->asks, &ask, sizeof ask) : TR_ENOMEM;
 }
 
 /* ---- timeout timers ---- */
@@ -84,7 +85,7 @@ int tr_ask_async(tr_ctx *cx, tr_pid to, tr_msg *req, int timeout_ms, uint32_t *r
         return tr_msg_consume(req, TR_ESTOPPED);
     tr_actor *a = cb->actor;
     uint32_t r = tr_next_ref(a);
-    rc = asks_add(a, r);
+    rc = asks_add(a, r, to);
     if (rc == 0)
         rc = ask_timer_start(cb, r, timeout_ms);
     if (rc) {

@@ -3,6 +3,8 @@
  * lookups are linear scans and removal swaps in the last item. */
 #include "links.h"
 
+#include "ask.h"
+
 #include "signals.h"
 
 #include <stdlib.h>
@@ -217,6 +219,11 @@ void tr_links_node_down(tr_system *sys, tr_worker *w, tr_actor *a, tr_pid self, 
         tr_watch m = TR_VEC_AT(&x->monitors, tr_watch, i);
         if (tr_pid_node(m.pid) == node)
             tr_signal_send(sys, w, m.pid, self, TR_KIND_DOWN, TR_ENODEDOWN, m.ref);
+    }
+    for (uint32_t i = 0; i < x->asks.n; i++) {
+        tr_watch ask = TR_VEC_AT(&x->asks, tr_watch, i);
+        if (tr_pid_node(ask.pid) == node)
+            tr_ask_fail(sys, w, self, ask.ref, ask.pid, TR_ENODEDOWN);
     }
     for (uint32_t i = x->watchers.n; i-- > 0;)
         if (tr_pid_node(TR_VEC_AT(&x->watchers, tr_watch, i).pid) == node)

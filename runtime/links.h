@@ -19,7 +19,7 @@ typedef struct tr_watch {
 } tr_watch;
 
 typedef struct tr_actor_ext {
-    tr_vec asks;     /* uint32_t: pending tr_ask_async refs (ask.c) */
+    tr_vec asks;     /* tr_watch: pending tr_ask_async refs and whom they asked (ask.c) */
     tr_vec links;    /* tr_pid: linked actors */
     tr_vec watchers; /* tr_watch: monitors on this actor (pid = the watcher) */
     tr_vec monitors; /* tr_watch: this actor's monitors (pid = the target) */
@@ -49,7 +49,8 @@ int tr_monitors_remove(tr_actor *a, uint32_t ref, tr_pid *target);
 
 /* Node `node` went down (a NODE_DOWN signal): a's links to its actors get
  * the exit signal TR_ENODEDOWN, a's monitors of them TR_MSG_DOWN with it,
- * and its actors' monitors of a are forgotten. self is a's pid. Owner. */
+ * its pending asks of them fail with it, and its actors' monitors of a are
+ * forgotten. self is a's pid. Owner. */
 void tr_links_node_down(tr_system *sys, tr_worker *w, tr_actor *a, tr_pid self, unsigned node);
 
 /* A new reference for an ask or a monitor of a's (never 0). */

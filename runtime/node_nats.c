@@ -117,15 +117,35 @@ static void node_down(tr_remote *r, unsigned node) {
     tr_waiters_node_down(r->sys, node);
 }
 
-/* Records that local pid has a link or monitor with an actor of node. */
+static int pid_order(const void *a, const void *b) {
+    tr_pid x = *(const tr_pid *)a, y = *(const tr_pid *)b;
+    return (x > y) - (x < y);
+}
+
+/* Drops repeats and exited actors from v (when it has grown: relate). */
+static void related_compact(tr_remote *r, tr_vec *v) {
+    tr_pid *p = v->items;
+    qsort(p, v->n, sizeof *p, pid_order);
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < v->n; i++)
+        if ((n == 0 || p[i] != p[n - 1]) && tr_remote_local_alive(r, p[i]))
+            p[n++] = p[i];
+    v->n = n;
+}
+
+/* Records that local pid has a link, a monitor or an ask across to node. Only
+ * the last few entries are checked for a repeat; the list is compacted when
+ * it doubles. */
 static void relate(tr_remote *r, unsigned node, tr_pid pid) {
     if (pid <= 0 || node == 0 || node > TR_NODE_MAX)
         return;
     uv_mutex_lock(&r->lock);
     tr_vec *v = &r->related[node];
     int known = 0;
-    for (uint32_t i = 0; i < v->n && !known; i++)
-        known = TR_VEC_AT(v, tr_pid, i) == pid;
+    for (uint32_t i = v->n; i > 0 && i + 16 > v->n && !known; i--)
+        known = TR_VEC_AT(v, tr_pid, i - 1) == pid;
+    if (!known && v->n >= 1024 && v->n == v->cap)
+        related_compact(r, v);
     if (!known) /* out of memory: that actor will not hear of the node going down */
         (void)tr_vec_push(v, &pid, sizeof pid);
     uv_mutex_unlock(&r->lock);
@@ -206,20 +226,33 @@ static void beat_main(void *arg) {
 static void on_disconnected(natsConnection *nc, void *closure) {
     (void)nc;
     tr_remote *r = closure;
+    if (atomic_load(&r->closing))
+        return; /* this node is leaving: nobody left to tell */
     for (unsigned node = 1; node <= TR_NODE_MAX; node++)
         if (atomic_load(&r->state[node]) == TR_NODE_UP)
             node_down(r, node);
 }
 
+/* The last of the connection's callbacks: remote_close may free r. */
+static void on_closed(natsConnection *nc, void *closure) {
+    (void)nc;
+    uv_sem_post(&((tr_remote *)closure)->conn_closed);
+}
+
 /* ---- frames in ---- */
 
-/* Whether pid may be the sender of a frame from node `from`: none, one of
- * its actors, or one of its plain threads. */
-static int sent_by(tr_pid pid, unsigned from) {
+/* Whether pid may be the sender of a frame of kind from node `from`: none,
+ * or an actor or a plain thread of a node; of `from` itself for a signal (a
+ * message may have been forwarded, and keeps its first sender). */
+static int sent_by(tr_pid pid, unsigned from, uint8_t kind) {
     if (pid == TR_PID_NONE)
         return 1;
     unsigned node = tr_pid_node(pid);
-    return pid > 0 && (node == from || (node == TR_WAITER_NODE && tr_waiter_node(pid) == from));
+    if (node == TR_WAITER_NODE)
+        node = tr_waiter_node(pid);
+    if (pid < 0 || node == 0 || node > TR_NODE_MAX)
+        return 0;
+    return kind < TR_KIND_FIRST_SIGNAL || node == from;
 }
 
 /* Whether pid is an address of this node that frames may reach: an actor or
@@ -267,7 +300,7 @@ static int deliver_call(tr_system *sys, tr_msg *m) {
 /* One frame from node `from`: checked, made a message, delivered. */
 static void take_frame(tr_remote *r, unsigned from, const tr_frame *f) {
     if (!kind_allowed(f->kind) || (f->flags & ~TR_MSGF_REPLY) || !owned(r, f->to) ||
-        !sent_by(f->from, from) ||
+        !sent_by(f->from, from, f->kind) ||
         (f->type >= TR_MSG_RESERVED && f->kind == TR_KIND_USER && !(f->flags & TR_MSGF_REPLY))) {
         atomic_fetch_add(&r->bad_frames, 1);
         return;
@@ -399,11 +432,18 @@ int tr_node_route(tr_system *sys, tr_worker *w, unsigned node, tr_msg *m) {
                   .ref = m->ref,
                   .data = (const char *)m->data,
                   .size = m->size};
-    if (m->kind == TR_KIND_LINK || m->kind == TR_KIND_MONITOR)
+    /* Its sender must hear if node goes down: a link, a monitor, or an
+       actor's ask (a plain thread's is found among the waiters). */
+    if (m->kind == TR_KIND_LINK || m->kind == TR_KIND_MONITOR ||
+        (tr_msg_is_request(m) && tr_pid_node(m->sender) == r->id))
         relate(r, node, m->sender);
     int rc;
     if (w && atomic_load_explicit(&w->in_callback, memory_order_relaxed)) {
         tr_batch_writer *bw = batch_for(r, w, node);
+        if (bw && bw->frames && bw->buf.size + f.size + TR_FRAME_OVERHEAD > r->max_batch) {
+            publish(r, node, bw); /* full: this frame starts the next */
+            tr_batch_reset(bw, r->id);
+        }
         rc = bw ? tr_batch_add(bw, &f) : TR_ENOMEM;
         w->node_pending |= rc == 0;
     } else { /* outside a turn: at once */
@@ -455,6 +495,8 @@ static natsStatus make_options(const tr_node_config *cfg, tr_remote *r, natsOpti
         s = natsOptions_SetSendAsap(o, true);
     if (s == NATS_OK)
         s = natsOptions_SetDisconnectedCB(o, on_disconnected, r);
+    if (s == NATS_OK)
+        s = natsOptions_SetClosedCB(o, on_closed, r);
     if (s != NATS_OK)
         natsOptions_Destroy(o);
     else
@@ -562,11 +604,13 @@ static void remote_close(tr_remote *r) {
         kvStore_Delete(r->kv, key);
         say_goodbye(r);
     }
+    atomic_store(&r->closing, 1);
     if (r->nc) {
         natsConnection_FlushTimeout(r->nc, 1000);
-        natsConnection_Close(r->nc); /* ends the subscriptions */
+        natsConnection_Close(r->nc); /* ends the subscriptions, then calls on_closed */
         for (; r->nsubs > 0; r->nsubs--)
             uv_sem_wait(&r->subs_done);
+        uv_sem_wait(&r->conn_closed);
     }
     natsSubscription_Destroy(r->frames);
     natsSubscription_Destroy(r->beats);
@@ -584,6 +628,7 @@ static void remote_free(tr_remote *r) {
     for (unsigned i = 0; i < TR_NODE_IDS; i++)
         tr_vec_free(&r->related[i]);
     tr_vec_free(&r->names);
+    uv_sem_destroy(&r->conn_closed);
     uv_sem_destroy(&r->subs_done);
     uv_cond_destroy(&r->cond);
     uv_mutex_destroy(&r->lock);
@@ -609,6 +654,13 @@ static tr_remote *remote_new(tr_system *sys, const tr_node_config *cfg) {
         free(r);
         return NULL;
     }
+    if (uv_sem_init(&r->conn_closed, 0) != 0) {
+        uv_sem_destroy(&r->subs_done);
+        uv_cond_destroy(&r->cond);
+        uv_mutex_destroy(&r->lock);
+        free(r);
+        return NULL;
+    }
     r->sys = sys;
     snprintf(r->cluster, sizeof r->cluster, "%s", cfg->cluster ? cfg->cluster : "troupe");
     snprintf(r->name, sizeof r->name, "%s", cfg->name ? cfg->name : "node");
@@ -629,6 +681,12 @@ static int remote_open(tr_remote *r, const tr_node_config *cfg) {
     natsOptions_Destroy(opts);
     if (s != NATS_OK)
         return tr_remote_error(s);
+    /* A batch must fit the server's max_payload: one frame of max_frame
+       bytes, its header and the batch's header with it. */
+    int64_t server_max = natsConnection_GetMaxPayload(r->nc);
+    if (server_max > TR_FRAME_OVERHEAD && (int64_t)r->max_frame > server_max - TR_FRAME_OVERHEAD)
+        r->max_frame = (uint32_t)(server_max - TR_FRAME_OVERHEAD);
+    r->max_batch = server_max > 0 ? (size_t)server_max : (size_t)1 << 20;
     s = natsConnection_JetStream(&r->js, r->nc, NULL);
     if (s != NATS_OK)
         return tr_remote_error(s);
@@ -643,6 +701,9 @@ static int remote_open(tr_remote *r, const tr_node_config *cfg) {
     if (id < 0)
         return id;
     r->id = (unsigned)id;
+    /* Before the first frame can arrive (no actor exists yet to see it). */
+    r->sys->remote = r;
+    r->sys->node = r->id;
     char subject[96];
     subject_of(r, r->id, subject, sizeof subject);
     int rc = subscribe(r, subject, on_frames, &r->frames);
@@ -669,11 +730,10 @@ static int node_start(tr_system *sys, const tr_node_config *cfg) {
     int id = remote_open(r, cfg);
     if (id < 0) {
         remote_close(r);
+        sys->remote = NULL;
+        sys->node = 0;
         remote_free(r);
-        return id;
     }
-    sys->remote = r;
-    sys->node = r->id;
     return id;
 }
 

@@ -12,6 +12,8 @@
 
 #define TR_NODE_IDS 4096u /* the 12 node bits */
 #define TR_GNAME_MAX 64   /* the longest global name */
+/* What a frame adds to its payload, with a batch's header, at most. */
+#define TR_FRAME_OVERHEAD 64
 
 enum tr_node_state { TR_NODE_UNKNOWN = 0, TR_NODE_UP, TR_NODE_DOWN };
 
@@ -31,6 +33,7 @@ typedef struct tr_remote {
     char cluster[64], name[64];
     unsigned id, heartbeat_ms, down_after_ms;
     uint32_t max_frame;
+    size_t max_batch; /* the server's max_payload */
     /* What this node knows of each node: read on every remote send. A node
        once down stays down (its id names a dead incarnation). */
     _Atomic uint8_t state[TR_NODE_IDS];
@@ -42,7 +45,9 @@ typedef struct tr_remote {
     uv_cond_t cond; /* wakes the heartbeat thread to stop */
     uv_thread_t beat_thread;
     int beat_started;
-    uv_sem_t subs_done; /* one post per subscription whose callbacks are over */
+    uv_sem_t subs_done;   /* one post per subscription whose callbacks are over */
+    uv_sem_t conn_closed; /* posted by the connection's last callback */
+    _Atomic int closing;
     int nsubs;
     _Atomic uint64_t frames_out, frames_in, batches_out, batches_in, bad_frames, dead_letters;
     _Atomic uint32_t nodes_down;

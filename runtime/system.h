@@ -99,7 +99,7 @@ enum tr_system_state { TR_SYS_RUNNING = 0, TR_SYS_STOPPING, TR_SYS_DONE };
 
 struct tr_system {
     tr_system_config cfg;
-    unsigned node;            /* this node's id, 0 until tr_node_start */
+    _Atomic unsigned node;    /* this node's id, 0 until tr_node_start */
     struct tr_remote *remote; /* the transport (node.h), NULL until tr_node_start */
     tr_worker *workers;
     _Atomic int state;      /* read on every message: keep it apart from... */

@@ -12,8 +12,9 @@
  *               msgpack frame and published there. A worker's frames for one
  *               node are batched into one NATS message per callback. Frames
  *               carry the sender's and the receiver's pids, the type, the
- *               ask reference and the payload (at most cfg.max_frame bytes:
- *               a bigger send is TR_ETOOBIG). The NATS client runs on its own
+ *               ask reference and the payload (at most cfg.max_frame bytes,
+ *               and no more than the server's max_payload less 64: a bigger
+ *               send is TR_ETOOBIG). The NATS client runs on its own
  *               threads (libnats' reader and flusher), not on a worker's loop.
  *   ids         a node's id is taken at start from a counter in the
  *               cluster's JetStream key-value bucket ("<cluster>"), so a node
@@ -28,7 +29,9 @@
  *   down        when a node goes down, every local monitor of one of its
  *               actors gets TR_MSG_DOWN with reason TR_ENODEDOWN, and every
  *               local link to one gets the exit signal TR_ENODEDOWN (as
- *               Erlang's noconnection). Mail to a down node is a dead letter.
+ *               Erlang's noconnection), and asks waiting on one (tr_ask, and
+ *               an actor's tr_ask_async) fail with TR_ENODEDOWN. Mail to a
+ *               down node is a dead letter.
  *   names       tr_register_global names a pid for the whole cluster (a key
  *               "name.<name>" in the bucket, held while the registering node
  *               is alive and the actor lives); tr_whereis_global finds it
@@ -36,9 +39,15 @@
  *   security    user and password, or a token, and TLS (CA, client
  *               certificate and key) go to the NATS client; a node with
  *               wrong credentials gets TR_EAUTH from tr_node_start. A node
- *               takes only frames addressed to pids it owns, from senders of
- *               the node that published them; anything else (malformed,
- *               truncated, wrong types, oversized) is counted and dropped.
+ *               takes only frames addressed to pids it owns, and signals
+ *               (links, monitors, exits) only from actors of the node that
+ *               published them (a message may carry another node's sender:
+ *               it was forwarded); anything else (malformed, truncated, wrong
+ *               types, oversized) is counted and dropped.
+ *   addresses   the pid of a plain thread's inbox or ask names the node
+ *               TR_WAITER_NODE for tr_pid_node (4095) but carries the node
+ *               that made it, and replies find their way back there. Sockets
+ *               (troupe/tcp.h) are local: their pids do not cross nodes.
  *
  * Built only when libnats is found (CMake option TROUPE_WITH_NATS); without
  * it every function here returns TR_ENOTSUP. */
