@@ -31,7 +31,7 @@ rm -f "$out"
 
 # Distribution: three node processes through a NATS server (when built with
 # libnats; test/install-deps.sh installs it and nats-server).
-if [ -x "$build/examples/cluster" ] && grep -q "TROUPE_HAS_NATS:INTERNAL=TRUE\|LIBNATS_FOUND:INTERNAL=1" "$build/CMakeCache.txt"; then
+if [ -x "$build/examples/cluster" ] && grep -q "LIBNATS_FOUND:INTERNAL=1" "$build/CMakeCache.txt"; then
     printf '\n== cluster: a token ring and a worker pool over three processes\n'
     "$root/examples/cluster.sh" "$build"
 fi
