@@ -88,3 +88,17 @@ int bench_report(const char *name, tr_system *sys, int64_t n, double secs, int o
     fflush(stdout);
     return ok ? 0 : 1;
 }
+
+static int by_value(const void *x, const void *y) {
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+void bench_sort(double *samples, int64_t n) {
+    qsort(samples, (size_t)n, sizeof *samples, by_value);
+}
+
+double bench_percentile_us(const double *sorted, int64_t n, int pct) {
+    int64_t k = n * pct / 100;
+    return sorted[(k < 1 ? 1 : k) - 1] * 1e6;
+}

@@ -27,6 +27,12 @@ long bench_status_kb(const char *field);
 void bench_mark_end(void);
 double bench_end(void);
 
+/* Sorts n samples (seconds) in place, for bench_percentile_us. */
+void bench_sort(double *samples, int64_t n);
+/* The k-th smallest of sorted, k = max(1, n * pct / 100) (the peers' way),
+ * in microseconds. */
+double bench_percentile_us(const double *sorted, int64_t n, int pct);
+
 /* Prints the BENCH line; extra (may be "") is appended as is. Returns the
  * exit status: 0 if ok. */
 int bench_report(const char *name, tr_system *sys, int64_t n, double secs, int ok,

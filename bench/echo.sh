@@ -93,22 +93,8 @@ for s in "${servers[@]}"; do
 done
 [ ${#want[@]} -gt 0 ] || { say "no server to run"; exit 1; }
 
-# A port is taken if any socket uses it locally; listening is state 0A.
-tcp_tables=(/proc/net/tcp)
-[ -r /proc/net/tcp6 ] && tcp_tables+=(/proc/net/tcp6)
-port_state() { # PORT [STATE]: is a socket on PORT (in STATE)?
-  awk -v p="$(printf ':%04X' "$1")" -v st="${2:-}" \
-    'NR > 1 && substr($2, length($2) - 4) == p && (st == "" || $4 == st) { f = 1 } END { exit !f }' \
-    "${tcp_tables[@]}"
-}
-free_port() { # below the ephemeral range (32768+), where echo_load's own ports come from
-  local p
-  for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 12000))
-    port_state "$p" || { echo "$p"; return 0; }
-  done
-  return 1
-}
+# shellcheck source=bench/ports.sh
+source "$root/bench/ports.sh"
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 settled_rss_kb() { # PID: VmRSS once two reads half a second apart agree within 256 kB (5 s at most)
   local a b

@@ -93,17 +93,6 @@ static int driver_receive(tr_ctx *cx, void *state, tr_msg *m) {
 static const tr_actor_spec driver_spec = {
     .name = "driver", .state_size = sizeof(driver), .init = driver_init, .receive = driver_receive};
 
-static int by_value(const void *x, const void *y) {
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
-}
-
-/* The Erlang peer's percentile: the k-th smallest, k = max(1, n * pct / 100). */
-static double percentile_us(const double *sorted, int64_t n, int pct) {
-    int64_t k = n * pct / 100;
-    return sorted[(k < 1 ? 1 : k) - 1] * 1e6;
-}
-
 int main(int argc, char **argv) {
     int64_t n = 10000 / bench_divisor(argc, argv);
     tr_system *sys = bench_system();
@@ -147,10 +136,10 @@ int main(int argc, char **argv) {
     tr_send_exit(sys, sup, TR_ESTOPPED);
     bench_wait(sys);
 
-    qsort(samples, (size_t)n, sizeof *samples, by_value);
+    bench_sort(samples, n);
     char extra[96];
-    snprintf(extra, sizeof extra, " p50_us=%.1f p99_us=%.1f", percentile_us(samples, n, 50),
-             percentile_us(samples, n, 99));
+    snprintf(extra, sizeof extra, " p50_us=%.1f p99_us=%.1f", bench_percentile_us(samples, n, 50),
+             bench_percentile_us(samples, n, 99));
     rc = bench_report("restart", sys, n, secs, ok, extra);
     free(samples);
     tr_system_shutdown(sys);

@@ -50,7 +50,14 @@ static double now_s(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int node_join(tr_system *sys, const char *cluster, const char *name) {
+/* A new system, made a node of `cluster` named "<cluster>-<INDEX>"; NULL on
+ * failure (said on stderr). */
+static tr_system *node_open(const char *cluster) {
+    tr_system *sys = tr_system_new(NULL);
+    if (!sys)
+        return NULL;
+    char name[32];
+    snprintf(name, sizeof name, "%s-%u", cluster, proc);
     tr_node_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.url = url;
@@ -59,9 +66,12 @@ static int node_join(tr_system *sys, const char *cluster, const char *name) {
     cfg.heartbeat_ms = 100; /* a node is seen down 400 ms after its last heartbeat */
     cfg.down_after_ms = 400;
     int id = tr_node_start(sys, &cfg);
-    if (id < 0)
+    if (id < 0) {
         fprintf(stderr, "%s: tr_node_start(%s): %s\n", name, url, tr_strerror(id));
-    return id;
+        tr_system_shutdown(sys);
+        return NULL;
+    }
+    return sys;
 }
 
 /* Polls tr_whereis_global until the name is there (another process may
@@ -148,16 +158,11 @@ static const tr_actor_spec ring_spec = {
     .name = "ring", .state_size = sizeof(ring_state), .init = ring_init, .receive = ring_receive};
 
 static int ring_main(unsigned laps) {
-    tr_system *sys = tr_system_new(NULL);
+    tr_system *sys = node_open("ring");
     if (!sys)
         return 1;
+    unsigned id = tr_node_self(sys);
     char name[32];
-    snprintf(name, sizeof name, "ring-%u", proc);
-    int id = node_join(sys, "ring", name);
-    if (id < 0) {
-        tr_system_shutdown(sys);
-        return 1;
-    }
     tr_pid origin = 0;
     for (unsigned pos = proc; pos < RING; pos += NPROC) {
         ring_state arg = {pos, laps, 0, 0};
@@ -172,7 +177,7 @@ static int ring_main(unsigned laps) {
         if (pos == 0)
             origin = pid;
     }
-    printf("ring %u: node %d holds positions %u, %u, %u, ... of %d\n", proc, id, proc, proc + NPROC,
+    printf("ring %u: node %u holds positions %u, %u, %u, ... of %d\n", proc, id, proc, proc + NPROC,
            proc + 2 * NPROC, RING);
     fflush(stdout);
     int ok = 1;
@@ -397,16 +402,11 @@ static const tr_actor_spec coord_spec = {.name = "coordinator",
                                          .receive = coord_receive};
 
 static int pool_main(unsigned njobs, int expect_down) {
-    tr_system *sys = tr_system_new(NULL);
+    tr_system *sys = node_open("pool");
     if (!sys)
         return 1;
+    unsigned id = tr_node_self(sys);
     char name[32];
-    snprintf(name, sizeof name, "pool-%u", proc);
-    int id = node_join(sys, "pool", name);
-    if (id < 0) {
-        tr_system_shutdown(sys);
-        return 1;
-    }
     for (unsigned j = 0; j < WORKERS; j++) {
         tr_pid pid = tr_spawn(sys, &worker_spec, NULL);
         snprintf(name, sizeof name, "pool.%u.%u", proc, j);
@@ -417,7 +417,7 @@ static int pool_main(unsigned njobs, int expect_down) {
             return 1;
         }
     }
-    printf("pool %u: node %d, %d workers\n", proc, id, WORKERS);
+    printf("pool %u: node %u, %d workers\n", proc, id, WORKERS);
     fflush(stdout);
     int ok = 1;
     if (proc == 0) {

@@ -695,21 +695,28 @@ static inline int nh_child_send(nh_child *c, const char *fmt, ...) {
     return c->in_fd >= 0 ? nh_write_all(c->in_fd, line, (size_t)n) : -1;
 }
 
+/* Takes the first whole line (without its newline) out of buf (*len bytes
+ * held) into line, cut to size - 1: 1; 0 when buf holds no newline. */
+static inline int nh_take_line(char *buf, size_t *len, char *line, size_t size) {
+    char *nl = memchr(buf, '\n', *len);
+    if (!nl)
+        return 0;
+    size_t n = (size_t)(nl - buf);
+    size_t copy = n < size - 1 ? n : size - 1;
+    memcpy(line, buf, copy);
+    line[copy] = 0;
+    *len -= n + 1;
+    memmove(buf, nl + 1, *len);
+    return 1;
+}
+
 /* The next line from the child (without its newline) into line: 0; -1
  * after timeout_ms; -2 at EOF (the child closed its stdout or died). */
 static inline int nh_child_line(nh_child *c, char *line, size_t size, int timeout_ms) {
     uint64_t end = nh_now_ms() + (uint64_t)timeout_ms;
     for (;;) {
-        char *nl = memchr(c->buf, '\n', c->len);
-        if (nl) {
-            size_t n = (size_t)(nl - c->buf);
-            size_t copy = n < size - 1 ? n : size - 1;
-            memcpy(line, c->buf, copy);
-            line[copy] = 0;
-            c->len -= n + 1;
-            memmove(c->buf, nl + 1, c->len);
+        if (nh_take_line(c->buf, &c->len, line, size))
             return 0;
-        }
         if (c->len == sizeof c->buf) { /* a line too long: hand out what there is */
             size_t copy = size - 1 < c->len ? size - 1 : c->len;
             memcpy(line, c->buf, copy);
@@ -815,16 +822,10 @@ typedef struct nh_conn {
  * PINGs. 0, or -1 (timeout, EOF). */
 static inline int nh_conn_line(nh_conn *c, char *line, size_t size) {
     for (;;) {
-        char *nl = memchr(c->buf, '\n', c->len);
-        if (nl) {
-            size_t n = (size_t)(nl - c->buf);
-            size_t copy = n < size - 1 ? n : size - 1;
-            memcpy(line, c->buf, copy);
-            line[copy] = 0;
+        if (nh_take_line(c->buf, &c->len, line, size)) {
+            size_t copy = strlen(line);
             if (copy > 0 && line[copy - 1] == '\r')
                 line[copy - 1] = 0;
-            c->len -= n + 1;
-            memmove(c->buf, nl + 1, c->len);
             if (strcmp(line, "PING") == 0) {
                 if (nh_write_all(c->fd, "PONG\r\n", 6) != 0)
                     return -1;
