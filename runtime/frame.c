@@ -6,9 +6,13 @@
  * process on that), and nested headers multiply it. So every array is first
  * walked here (array_span): a fixarray of the expected length whose elements
  * are integers and bins lying wholly inside the buffer. Only such a span
- * reaches msgpack_unpack_next, which then allocates the 7 elements and
- * nothing else, and leaves a bin pointing into the buffer (msgpack-c never
- * copies str or bin bodies): payloads are not copied. */
+ * reaches msgpack_unpack, which then puts the 7 elements in the reader's zone
+ * and nothing else, and leaves a bin pointing into the buffer (msgpack-c
+ * never copies str or bin bodies): payloads are not copied. The zone's one
+ * chunk is made when the batch is opened and cleared for each frame, so a
+ * batch costs one allocation, not two per frame as msgpack_unpack_next's
+ * fresh zone for every call would (msgpack_unpack, which takes the zone, is
+ * the older of msgpack-c's two entry points; it is kept for this). */
 #include "frame.h"
 
 #include <limits.h>
@@ -114,7 +118,8 @@ static int unpack(tr_batch_reader *br, unsigned count) {
         return TR_EBADMSG;
     /* The walk leaves SUCCESS or NOMEM_ERROR; the rest are answered too,
      * in case a msgpack-c version reads differently. */
-    msgpack_unpack_return rc = msgpack_unpack_next(&br->obj, br->data, br->off + span, &off);
+    msgpack_zone_clear(&br->zone);
+    msgpack_unpack_return rc = msgpack_unpack(br->data, br->off + span, &off, &br->zone, &br->obj);
     if (rc == MSGPACK_UNPACK_NOMEM_ERROR)
         return TR_ENOMEM;
     if (rc != MSGPACK_UNPACK_SUCCESS || off != br->off + span)
@@ -133,10 +138,12 @@ int tr_batch_open(tr_batch_reader *br, const char *data, size_t size, uint32_t m
     br->size = size;
     br->off = 0;
     br->max_payload = max_payload;
-    msgpack_unpacked_init(&br->obj);
+    br->zone_made = msgpack_zone_init(&br->zone, 512);
+    if (!br->zone_made)
+        return TR_ENOMEM;
     int rc = unpack(br, 2);
     if (rc == 0) {
-        const msgpack_object *e = br->obj.data.via.array.ptr;
+        const msgpack_object *e = br->obj.via.array.ptr;
         if (uint_in(&e[0], TR_FRAME_VERSION, TR_FRAME_VERSION) && uint_in(&e[1], 0, UINT_MAX)) {
             *from_node = (unsigned)e[1].via.u64;
             return 0;
@@ -149,7 +156,7 @@ int tr_batch_open(tr_batch_reader *br, const char *data, size_t size, uint32_t m
 
 /* Fills f from the array just decoded; 0 if a field is out of its range. */
 static int frame_get(const tr_batch_reader *br, tr_frame *f) {
-    const msgpack_object *e = br->obj.data.via.array.ptr;
+    const msgpack_object *e = br->obj.via.array.ptr;
     if (!uint_in(&e[0], 0, UINT8_MAX) || !uint_in(&e[1], 1, INT64_MAX) ||
         !uint_in(&e[2], 0, INT64_MAX) || !uint_in(&e[3], 0, UINT32_MAX) ||
         !uint_in(&e[4], 0, UINT32_MAX) || !uint_in(&e[5], 0, UINT8_MAX) ||
@@ -180,5 +187,7 @@ int tr_batch_next(tr_batch_reader *br, tr_frame *f) {
 }
 
 void tr_batch_close(tr_batch_reader *br) {
-    msgpack_unpacked_destroy(&br->obj);
+    if (br->zone_made)
+        msgpack_zone_destroy(&br->zone);
+    br->zone_made = 0;
 }

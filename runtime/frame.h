@@ -59,7 +59,9 @@ typedef struct tr_batch_reader {
     const char *data;
     size_t size, off;
     uint32_t max_payload;
-    msgpack_unpacked obj; /* reused from frame to frame */
+    msgpack_zone zone;  /* the decoded array's elements: one chunk, cleared per frame */
+    msgpack_object obj; /* the array just decoded */
+    int zone_made;
 } tr_batch_reader;
 
 /* Opens a batch of size bytes; frames whose payload exceeds max_payload are
