@@ -4,10 +4,11 @@
  * Threads. libnats runs the connection on threads of its own: a reader, a
  * delivery thread per subscription (frames in arrival order on one,
  * heartbeats on another), and a flusher. Its libuv adapter would put the
- * reads on a worker's loop instead, but that loop is polled only every 64
- * turns while its worker is busy, so every frame would wait behind a busy
- * worker's actors, and publishes from the other workers would have to hop to
- * that loop. On its own threads a frame is delivered as soon as it is read,
+ * reads on a worker's loop instead: measured on an idle loop, that adds a
+ * third to the round trip (bench/README.md), and a worker's loop is polled
+ * only every 64 turns while the worker is busy, so every frame would also
+ * wait behind its actors, and publishes from the other workers would have to
+ * hop to that loop. On its own threads a frame is delivered as soon as it is read,
  * and any worker publishes directly (natsConnection_Publish writes under the
  * connection's lock; with SendAsap at once, one write per batch). The
  * delivery thread delivers as a plain thread does (the API's caller count
