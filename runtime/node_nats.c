@@ -591,6 +591,41 @@ static void say_goodbye(tr_remote *r) {
     tr_batch_writer_free(&bw);
 }
 
+/* libnats keeps threads of its own (timers, clean-up) until the library is
+ * closed, and OpenSSL's exit handlers free locks that those threads take: a
+ * process that exits with them running races with itself (ThreadSanitizer
+ * sees it). So the first node of the process opens the library and the last
+ * one closes it, waiting until its threads are gone; libnats forbids an
+ * open and a close at once, hence the lock. */
+static uv_once_t lib_once = UV_ONCE_INIT;
+static uv_mutex_t lib_lock;
+static unsigned lib_nodes; /* nodes of this process holding the library */
+
+static void lib_init(void) {
+    if (uv_mutex_init(&lib_lock) != 0)
+        abort(); /* as libuv itself does when a mutex cannot be made */
+}
+
+static void lib_hold(tr_remote *r) {
+    uv_once(&lib_once, lib_init);
+    uv_mutex_lock(&lib_lock);
+    if (lib_nodes++ == 0)
+        nats_Open(-1);
+    uv_mutex_unlock(&lib_lock);
+    r->lib_held = 1;
+}
+
+/* After every NATS object of r is destroyed. */
+static void lib_release(tr_remote *r) {
+    if (!r->lib_held)
+        return;
+    r->lib_held = 0;
+    uv_mutex_lock(&lib_lock);
+    if (--lib_nodes == 0)
+        nats_CloseAndWait(2000);
+    uv_mutex_unlock(&lib_lock);
+}
+
 static void remote_close(tr_remote *r) {
     if (r->beat_started) {
         uv_mutex_lock(&r->lock);
@@ -623,6 +658,7 @@ static void remote_close(tr_remote *r) {
     r->js = NULL;
     natsConnection_Destroy(r->nc);
     r->nc = NULL;
+    lib_release(r);
 }
 
 static void remote_free(tr_remote *r) {
@@ -728,6 +764,7 @@ static int node_start(tr_system *sys, const tr_node_config *cfg) {
     tr_remote *r = remote_new(sys, cfg);
     if (!r)
         return TR_ENOMEM;
+    lib_hold(r);
     int id = remote_open(r, cfg);
     if (id < 0) {
         remote_close(r);

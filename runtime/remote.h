@@ -48,6 +48,7 @@ typedef struct tr_remote {
     uv_sem_t subs_done;   /* one post per subscription whose callbacks are over */
     uv_sem_t conn_closed; /* posted by the connection's last callback */
     _Atomic int closing;
+    int lib_held; /* counted among the nodes holding the NATS library (node_nats.c) */
     int nsubs;
     _Atomic uint64_t frames_out, frames_in, batches_out, batches_in, bad_frames, dead_letters;
     _Atomic uint32_t nodes_down;

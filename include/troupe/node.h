@@ -50,7 +50,11 @@
  *               (troupe/tcp.h) are local: their pids do not cross nodes.
  *
  * Built only when libnats is found (CMake option TROUPE_WITH_NATS); without
- * it every function here returns TR_ENOTSUP. */
+ * it every function here returns TR_ENOTSUP. The first node of a process
+ * opens the NATS library and the last one to stop closes it
+ * (nats_CloseAndWait, so that no libnats thread outlives it): a program that
+ * also uses libnats itself must destroy its own NATS objects before its last
+ * node stops. */
 #ifndef TROUPE_NODE_H
 #define TROUPE_NODE_H
 
