@@ -1377,6 +1377,27 @@ static void batch_frame(batch *b, unsigned kind, tr_pid to, tr_pid from, uint32_
     msgpack_pack_bin_body(&b->pk, data, size);
 }
 
+/* An element of a hand-made frame: 'u' unsigned v, 'i' signed v, 's' a
+ * str, 'b' a bin, 'n' nil (strs and bins hold "bad"). */
+typedef struct {
+    char kind;
+    int64_t v;
+} field;
+
+/* An array header declaring `declared` elements, then the n fields. */
+static void pack_fields(batch *b, uint32_t declared, const field *f, size_t n) {
+    msgpack_pack_array(&b->pk, declared);
+    for (size_t i = 0; i < n; i++) {
+        switch (f[i].kind) {
+        case 'u': msgpack_pack_uint64(&b->pk, (uint64_t)f[i].v); break;
+        case 'i': msgpack_pack_int64(&b->pk, f[i].v); break;
+        case 's': msgpack_pack_str_with_body(&b->pk, "bad", 3); break;
+        case 'b': msgpack_pack_bin_with_body(&b->pk, "bad", 3); break;
+        default: msgpack_pack_nil(&b->pk); break;
+        }
+    }
+}
+
 static void hostile_frames(void) {
     rig r;
     creds cr = {.max_frame = 4096};
@@ -1422,92 +1443,66 @@ static void hostile_frames(void) {
     PUBLISH();
     nbad++;
 
-    /* One bad frame per batch after a good header. */
-    batch_begin(&bt); /* truncated: an array of 7 with 3 elements */
-    batch_header(&bt, from);
-    msgpack_pack_array(&bt.pk, 7);
-    msgpack_pack_uint32(&bt.pk, 0);
-    msgpack_pack_int64(&bt.pk, r.me);
-    msgpack_pack_int64(&bt.pk, 0);
-    PUBLISH();
-    nbad++;
+    /* One bad frame per batch after a good header: wrong lengths, types and
+       ranges. */
+    const tr_pid me = r.me;
+    const struct {
+        const char *what;
+        uint32_t declared; /* the array's length as its header says */
+        size_t n;          /* the elements that follow */
+        field f[8];
+    } bad[] = {
+        {"truncated: 3 of 7", 7, 3, {{'u', 0}, {'i', me}, {'i', 0}}},
+        {"`to` a string",
+         7,
+         7,
+         {{'u', 0}, {'s', 0}, {'i', 0}, {'u', T_HOSTILE_BAD}, {'u', 0}, {'u', 0}, {'b', 0}}},
+        {"the payload a str",
+         7,
+         7,
+         {{'u', 0}, {'i', me}, {'i', 0}, {'u', T_HOSTILE_BAD}, {'u', 0}, {'u', 0}, {'s', 0}}},
+        {"a negative kind",
+         7,
+         7,
+         {{'i', -1}, {'i', me}, {'i', 0}, {'u', T_HOSTILE_BAD}, {'u', 0}, {'u', 0}, {'b', 0}}},
+        {"a ref past 32 bits",
+         7,
+         7,
+         {{'u', 0},
+          {'i', me},
+          {'i', 0},
+          {'u', T_HOSTILE_BAD},
+          {'u', 1ll << 40},
+          {'u', 0},
+          {'b', 0}}},
+        {"6 elements",
+         6,
+         6,
+         {{'u', 0}, {'i', me}, {'i', 0}, {'u', T_HOSTILE_BAD}, {'u', 0}, {'b', 0}}},
+        {"8 elements",
+         8,
+         8,
+         {{'u', 0},
+          {'i', me},
+          {'i', 0},
+          {'u', T_HOSTILE_BAD},
+          {'u', 0},
+          {'u', 0},
+          {'b', 0},
+          {'n', 0}}},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        batch_begin(&bt);
+        batch_header(&bt, from);
+        pack_fields(&bt, bad[i].declared, bad[i].f, bad[i].n);
+        PUBLISH();
+        nbad++;
+    }
     batch_begin(&bt); /* the frame cut in its payload */
     batch_header(&bt, from);
     batch_frame(&bt, 0, r.me, 0, T_HOSTILE_BAD, ok, 3);
     CHECK_EQ(nh_conn_pub(&conn, subject, bt.sb.data, bt.sb.size - 2), 0);
     msgpack_sbuffer_destroy(&bt.sb);
-    nbad++;
-    batch_begin(&bt); /* `to` a string */
-    batch_header(&bt, from);
-    msgpack_pack_array(&bt.pk, 7);
-    msgpack_pack_uint32(&bt.pk, 0);
-    msgpack_pack_str_with_body(&bt.pk, "me", 2);
-    msgpack_pack_int64(&bt.pk, 0);
-    msgpack_pack_uint32(&bt.pk, T_HOSTILE_BAD);
-    msgpack_pack_uint32(&bt.pk, 0);
-    msgpack_pack_uint32(&bt.pk, 0);
-    msgpack_pack_bin_with_body(&bt.pk, ok, 3);
-    PUBLISH();
-    nbad++;
-    batch_begin(&bt); /* the payload a str, not a bin */
-    batch_header(&bt, from);
-    msgpack_pack_array(&bt.pk, 7);
-    msgpack_pack_uint32(&bt.pk, 0);
-    msgpack_pack_int64(&bt.pk, r.me);
-    msgpack_pack_int64(&bt.pk, 0);
-    msgpack_pack_uint32(&bt.pk, T_HOSTILE_BAD);
-    msgpack_pack_uint32(&bt.pk, 0);
-    msgpack_pack_uint32(&bt.pk, 0);
-    msgpack_pack_str_with_body(&bt.pk, ok, 3);
-    PUBLISH();
-    nbad++;
-    batch_begin(&bt); /* a negative kind, a ref past 32 bits */
-    batch_header(&bt, from);
-    msgpack_pack_array(&bt.pk, 7);
-    msgpack_pack_int32(&bt.pk, -1);
-    msgpack_pack_int64(&bt.pk, r.me);
-    msgpack_pack_int64(&bt.pk, 0);
-    msgpack_pack_uint32(&bt.pk, T_HOSTILE_BAD);
-    msgpack_pack_uint32(&bt.pk, 0);
-    msgpack_pack_uint32(&bt.pk, 0);
-    msgpack_pack_bin_with_body(&bt.pk, ok, 3);
-    PUBLISH();
-    nbad++;
-    batch_begin(&bt);
-    batch_header(&bt, from);
-    msgpack_pack_array(&bt.pk, 7);
-    msgpack_pack_uint32(&bt.pk, 0);
-    msgpack_pack_int64(&bt.pk, r.me);
-    msgpack_pack_int64(&bt.pk, 0);
-    msgpack_pack_uint32(&bt.pk, T_HOSTILE_BAD);
-    msgpack_pack_uint64(&bt.pk, 1ull << 40);
-    msgpack_pack_uint32(&bt.pk, 0);
-    msgpack_pack_bin_with_body(&bt.pk, ok, 3);
-    PUBLISH();
-    nbad++;
-    batch_begin(&bt); /* 6 elements, then 8 */
-    batch_header(&bt, from);
-    msgpack_pack_array(&bt.pk, 6);
-    msgpack_pack_uint32(&bt.pk, 0);
-    msgpack_pack_int64(&bt.pk, r.me);
-    msgpack_pack_int64(&bt.pk, 0);
-    msgpack_pack_uint32(&bt.pk, T_HOSTILE_BAD);
-    msgpack_pack_uint32(&bt.pk, 0);
-    msgpack_pack_bin_with_body(&bt.pk, ok, 3);
-    PUBLISH();
-    nbad++;
-    batch_begin(&bt);
-    batch_header(&bt, from);
-    msgpack_pack_array(&bt.pk, 8);
-    msgpack_pack_uint32(&bt.pk, 0);
-    msgpack_pack_int64(&bt.pk, r.me);
-    msgpack_pack_int64(&bt.pk, 0);
-    msgpack_pack_uint32(&bt.pk, T_HOSTILE_BAD);
-    msgpack_pack_uint32(&bt.pk, 0);
-    msgpack_pack_uint32(&bt.pk, 0);
-    msgpack_pack_bin_with_body(&bt.pk, ok, 3);
-    msgpack_pack_nil(&bt.pk);
-    PUBLISH();
     nbad++;
     {
         /* A bin that declares 4 GB - 16 and holds 10 bytes. */
