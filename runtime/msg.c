@@ -21,13 +21,14 @@ static tr_pool_local *pool_of(tr_worker *w) {
     return w ? &w->pool : NULL;
 }
 
-/* The body of tr_msg_alloc, forced inline into the send path. */
-static inline __attribute__((always_inline)) tr_msg *msg_alloc(tr_system *sys, tr_worker *w,
-                                                               uint32_t type, size_t size) {
+/* The body of tr_msg_alloc and tr_msg_alloc_in, forced inline into the send
+ * path. */
+static inline __attribute__((always_inline)) tr_msg *
+msg_alloc_in(tr_system *sys, tr_pool_local *local, uint32_t type, size_t size) {
     if (size > TR_MSG_MAX_PAYLOAD)
         return NULL;
     uint8_t cls = tr_pool_class(TR_MSG_HEADER + size);
-    tr_msg *m = tr_pool_alloc(&sys->pool, pool_of(w), cls, TR_MSG_HEADER + size);
+    tr_msg *m = tr_pool_alloc(&sys->pool, local, cls, TR_MSG_HEADER + size);
     if (!m)
         return NULL;
     m->sender = TR_PID_NONE;
@@ -42,8 +43,17 @@ static inline __attribute__((always_inline)) tr_msg *msg_alloc(tr_system *sys, t
     return m;
 }
 
+static inline __attribute__((always_inline)) tr_msg *msg_alloc(tr_system *sys, tr_worker *w,
+                                                               uint32_t type, size_t size) {
+    return msg_alloc_in(sys, pool_of(w), type, size);
+}
+
 tr_msg *tr_msg_alloc(tr_system *sys, tr_worker *w, uint32_t type, size_t size) {
     return msg_alloc(sys, w, type, size);
+}
+
+tr_msg *tr_msg_alloc_in(tr_system *sys, tr_pool_local *local, uint32_t type, size_t size) {
+    return msg_alloc_in(sys, local, type, size);
 }
 
 void tr_msg_release(tr_system *sys, tr_worker *w, tr_msg *m) {

@@ -9,6 +9,7 @@
 
 struct tr_worker;
 struct tr_system;
+struct tr_pool_local;
 
 /* Off the message path: kept out of line so the hot loops stay small. */
 #define TR_COLD __attribute__((cold, noinline))
@@ -63,6 +64,11 @@ struct tr_msg {
 /* Allocates a message of kind/type with room for size payload bytes from w's
  * pool (w NULL: a plain thread). */
 tr_msg *tr_msg_alloc(struct tr_system *sys, struct tr_worker *w, uint32_t type, size_t size);
+/* The same from the block list of a thread that keeps one of its own
+ * (node_nats.c's delivery thread), so that it takes the pool's lock once a
+ * batch of blocks, not once a message. That thread only. */
+tr_msg *tr_msg_alloc_in(struct tr_system *sys, struct tr_pool_local *local, uint32_t type,
+                        size_t size);
 /* Returns a message to the pool of w (NULL: plain thread). */
 void tr_msg_release(struct tr_system *sys, struct tr_worker *w, tr_msg *m);
 /* Bytes of payload the message's block can hold. */

@@ -294,10 +294,6 @@ static int deliver(tr_system *sys, tr_msg *m) {
     return rc;
 }
 
-static int deliver_call(tr_system *sys, tr_msg *m) {
-    TR_API_CALL(sys, int, deliver(sys, m));
-}
-
 /* One frame from node `from`: checked, made a message, delivered. */
 static void take_frame(tr_remote *r, unsigned from, const tr_frame *f) {
     if (!kind_allowed(f->kind) || (f->flags & ~TR_MSGF_REPLY) || !owned(r, f->to) ||
@@ -306,7 +302,7 @@ static void take_frame(tr_remote *r, unsigned from, const tr_frame *f) {
         atomic_fetch_add(&r->bad_frames, 1);
         return;
     }
-    tr_msg *m = tr_msg_alloc(r->sys, NULL, f->type, f->size);
+    tr_msg *m = tr_msg_alloc_in(r->sys, &r->pool, f->type, f->size);
     if (!m) {
         atomic_fetch_add(&r->dead_letters, 1);
         return;
@@ -321,7 +317,20 @@ static void take_frame(tr_remote *r, unsigned from, const tr_frame *f) {
     if (f->kind == TR_KIND_LINK || f->kind == TR_KIND_MONITOR)
         relate(r, from, f->to);
     atomic_fetch_add_explicit(&r->frames_in, 1, memory_order_relaxed);
-    deliver_call(r->sys, m);
+    deliver(r->sys, m);
+}
+
+/* The frames of a batch from node `from`, the reader's first answer (rc, f)
+ * taken already: one call into the runtime as a plain thread (the API's
+ * caller count) for the whole batch. Returns the reader's last answer. */
+static int take_frames(tr_remote *r, unsigned from, tr_batch_reader *br, int rc, tr_frame *f) {
+    for (; rc == 1; rc = tr_batch_next(br, f))
+        take_frame(r, from, f);
+    return rc;
+}
+
+static int take_frames_call(tr_remote *r, unsigned from, tr_batch_reader *br, int rc, tr_frame *f) {
+    TR_API_CALL(r->sys, int, take_frames(r, from, br, rc, f));
 }
 
 static void on_frames(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure) {
@@ -347,9 +356,7 @@ static void on_frames(natsConnection *nc, natsSubscription *sub, natsMsg *msg, v
         atomic_fetch_add(&r->dead_letters, 1); /* too late: it is down for this node */
     } else {
         node_seen(r, from);
-        for (; rc == 1; rc = tr_batch_next(&br, &f))
-            take_frame(r, from, &f);
-        if (rc < 0)
+        if (take_frames_call(r, from, &br, rc, &f) < 0)
             atomic_fetch_add(&r->bad_frames, 1);
     }
     tr_batch_close(&br);
@@ -648,6 +655,7 @@ static void remote_close(tr_remote *r) {
             uv_sem_wait(&r->subs_done);
         uv_sem_wait(&r->conn_closed);
     }
+    tr_pool_local_flush(&r->sys->pool, &r->pool); /* the delivery thread's blocks */
     natsSubscription_Destroy(r->frames);
     natsSubscription_Destroy(r->beats);
     r->frames = r->beats = NULL;

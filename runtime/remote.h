@@ -33,7 +33,8 @@ typedef struct tr_remote {
     char cluster[64], name[64];
     unsigned id, heartbeat_ms, down_after_ms;
     uint32_t max_frame;
-    size_t max_batch; /* the server's max_payload */
+    tr_pool_local pool; /* the frames' delivery thread's blocks (tr_msg_alloc_in) */
+    size_t max_batch;   /* the server's max_payload */
     /* What this node knows of each node: read on every remote send. A node
        once down stays down (its id names a dead incarnation). */
     _Atomic uint8_t state[TR_NODE_IDS];
