@@ -229,7 +229,9 @@ static int ask(tr_system *sys, tr_pid to, tr_msg *req, tr_msg **reply, int timeo
     req->sender = tr_waiter_pid(wt);
     req->ref = ref;
     atomic_store(&wt->ask_ref, ref);
-    atomic_store(&wt->asking, to); /* before the send: tr_waiters_node_down */
+    /* seq_cst, then the send looks at the node's state; tr_waiters_node_down
+       runs after the node is marked down: one of the two sees the other. */
+    atomic_store(&wt->asking, to);
     int rc = tr_msg_deliver(sys, NULL, to, req);
     if (rc == 0)
         rc = await_reply(sys, wt, ref, reply, timeout_ms);

@@ -112,12 +112,16 @@ TR_API int tr_node_up(tr_system *sys, unsigned node);
  * waits). */
 TR_API int tr_register_global(tr_system *sys, const char *name, tr_pid pid);
 
-/* Drops a global name this node registered. 0, TR_ENOTFOUND, TR_ENOTSUP. */
+/* Drops a global name this node registered (name is not kept). Returns 0,
+ * TR_EINVAL (sys or name NULL), TR_ENOTFOUND (not registered by this node),
+ * TR_ENOTSUP (not a node). Blocks for a round trip to the server: plain
+ * thread or actor, as tr_register_global. */
 TR_API int tr_unregister_global(tr_system *sys, const char *name);
 
 /* The pid registered under name anywhere in the cluster, or TR_ENOTFOUND
  * (also when its node is down), TR_EINVAL, TR_ENOTSUP, TR_ETIMEDOUT (as a
- * negative tr_pid). Blocks for a round trip to the server. */
+ * negative tr_pid). Blocks for a round trip to the server: plain thread or
+ * actor, as tr_register_global (name is not kept). */
 TR_API tr_pid tr_whereis_global(tr_system *sys, const char *name);
 
 typedef struct tr_node_stats {
