@@ -59,7 +59,11 @@ static int node_receive(tr_ctx *cx, void *state, tr_msg *m) {
 }
 
 int main(int argc, char **argv) {
-    int64_t leaves = 1000000 / bench_divisor(argc, argv);
+    /* The tree is 10-ary, so the leaves are a power of ten: the divisor's
+       share rounded down to one (a divisor of 2 gives 100,000 leaves). */
+    int64_t leaves = 1;
+    while (leaves * 10 <= 1000000 / bench_divisor(argc, argv))
+        leaves *= 10;
     int64_t actors = 0;
     for (int64_t l = leaves; l >= 1; l /= 10)
         actors += l;
