@@ -1,7 +1,6 @@
-/* pool.c — see pool.h: the slow paths. A batch is a chain of TR_POOL_BATCH blocks linked
- * through `next`; batches are chained to each other through the first block's
- * `next_batch`. Only the owning worker touches a tr_pool_local; everything in
- * tr_pool itself is under its lock. */
+/* pool.c — see pool.h: the slow paths. Only the owning worker touches a
+ * tr_pool_local; everything in tr_pool itself (and its shared set) is under
+ * its lock. */
 #include "pool.h"
 
 #include <stdlib.h>
@@ -11,121 +10,172 @@
 
 int tr_pool_init(tr_pool *p) {
     memset(p, 0, sizeof *p);
+    p->max_mags = SIZE_MAX;
     return uv_mutex_init(&p->lock) == 0 ? 0 : -1;
 }
 
+static void free_mags(tr_pool_mag *m) {
+    while (m) {
+        tr_pool_mag *next = m->next;
+        free(m);
+        m = next;
+    }
+}
+
 void tr_pool_destroy(tr_pool *p) {
+    tr_pool_local_flush(p, &p->shared);
+    for (uint8_t c = 0; c < TR_POOL_CLASSES; c++)
+        free_mags(p->full[c]);
+    free_mags(p->empty);
     for (size_t i = 0; i < p->nslabs; i++)
         free(p->slabs[i]);
     free(p->slabs);
     uv_mutex_destroy(&p->lock);
 }
 
-static void local_push(tr_pool_local *local, uint8_t cls, void *block) {
-    tr_pool_block *b = block;
-    b->next = local->free[cls];
-    local->free[cls] = b;
-    local->count[cls]++;
-    TR_POOL_POISON(b, cls);
+/* ---- the depot (locked) ---- */
+
+static void put_mag(tr_pool *p, uint8_t cls, tr_pool_mag *m, uint32_t n) {
+    tr_pool_mag **list = n ? &p->full[cls] : &p->empty;
+    m->n = n;
+    m->next = *list;
+    *list = m;
 }
 
-static void *local_pop(tr_pool_local *local, uint8_t cls) {
-    tr_pool_block *b = local->free[cls];
-    local->free[cls] = b->next;
-    local->count[cls]--;
-    return b;
+static tr_pool_mag *take_mag(tr_pool_mag **list) {
+    tr_pool_mag *m = *list;
+    if (m)
+        *list = m->next;
+    return m;
 }
 
-/* Puts a full batch (first block first) on the global pool. Locked. */
-static void global_push(tr_pool *p, uint8_t cls, tr_pool_block *first) {
-    first->next_batch = p->batches[cls];
-    p->batches[cls] = first;
+/* An empty magazine from the depot, or a new one (NULL when out of memory;
+ * zeroed, so tr_pool_alloc's prefetch past the count finds NULLs). */
+static tr_pool_mag *empty_mag(tr_pool *p) {
+    tr_pool_mag *m = take_mag(&p->empty);
+    if (!m && p->nmags < p->max_mags && (m = calloc(1, sizeof *m)))
+        p->nmags++;
+    return m;
 }
 
-/* Carves a new slab into batches of class cls on the global pool (a slab
- * holds a whole number of batches). Locked. */
-static int pool_grow(tr_pool *p, uint8_t cls) {
+/* Cuts up to TR_POOL_MAG new blocks of class cls into blocks[], from the
+ * slab being cut or a new one. Returns how many (0: out of memory). */
+static uint32_t carve(tr_pool *p, uint8_t cls, void **blocks) {
     size_t bsize = tr_pool_class_size(cls);
-    size_t slab = bsize * TR_POOL_BATCH > TR_POOL_SLAB ? bsize * TR_POOL_BATCH : TR_POOL_SLAB;
-    if (p->nslabs == p->cap_slabs) {
-        size_t cap = p->cap_slabs ? 2 * p->cap_slabs : 64;
-        void **s = realloc(p->slabs, cap * sizeof *s);
-        if (!s)
-            return -1;
-        p->slabs = s;
-        p->cap_slabs = cap;
+    if (p->carve[cls] == p->carve_end[cls]) {
+        size_t slab = bsize * TR_POOL_MAG > TR_POOL_SLAB ? bsize * TR_POOL_MAG : TR_POOL_SLAB;
+        if (p->nslabs == p->cap_slabs) {
+            size_t cap = p->cap_slabs ? 2 * p->cap_slabs : 64;
+            void **s = realloc(p->slabs, cap * sizeof *s);
+            if (!s)
+                return 0;
+            p->slabs = s;
+            p->cap_slabs = cap;
+        }
+        char *mem = aligned_alloc(64, slab);
+        if (!mem)
+            return 0;
+        p->slabs[p->nslabs++] = mem;
+        p->carve[cls] = mem;
+        p->carve_end[cls] = mem + slab / bsize * bsize;
     }
-    char *mem = aligned_alloc(64, slab);
-    if (!mem)
-        return -1;
-    p->slabs[p->nslabs++] = mem;
-    for (size_t off = 0; off + bsize * TR_POOL_BATCH <= slab; off += bsize * TR_POOL_BATCH) {
-        tr_pool_local batch = {0};
-        for (size_t i = TR_POOL_BATCH; i-- > 0;)
-            local_push(&batch, cls, mem + off + i * bsize);
-        global_push(p, cls, batch.free[cls]);
+    uint32_t n = 0;
+    for (; n < TR_POOL_MAG && p->carve[cls] < p->carve_end[cls]; n++, p->carve[cls] += bsize) {
+        blocks[n] = p->carve[cls];
+        TR_POOL_POISON(blocks[n], cls);
     }
-    return 0;
+    return n;
 }
 
-/* Fills the empty list of local with its spare or a global batch. Returns 0,
- * or -1 when out of memory. Locked unless local has a spare. */
-static int take_batch(tr_pool *p, tr_pool_local *local, uint8_t cls) {
-    tr_pool_block *batch = local->spare[cls];
-    if (batch) {
-        local->spare[cls] = NULL;
-    } else {
-        if (!p->batches[cls] && pool_grow(p, cls) != 0)
-            return -1;
-        batch = p->batches[cls];
-        p->batches[cls] = batch->next_batch;
+/* ---- a thread's magazines ---- */
+
+static void swap_mags(tr_pool_local *local, uint8_t cls) {
+    tr_pool_mag *m = local->previous[cls];
+    local->previous[cls] = local->loaded[cls];
+    local->previous[cls]->n = local->count[cls];
+    local->loaded[cls] = m;
+    local->count[cls] = m->n;
+}
+
+/* Gives local's empty (or missing) loaded magazine blocks: a full one from
+ * the depot, blocks from the loose list, or new blocks. Returns 0, or -1 when
+ * out of memory. Locked. */
+static int refill(tr_pool *p, tr_pool_local *local, uint8_t cls) {
+    tr_pool_mag *full = take_mag(&p->full[cls]);
+    if (full) { /* the empty loaded one becomes the previous, whose place it was */
+        if (local->previous[cls])
+            put_mag(p, cls, local->previous[cls], local->previous[cls]->n);
+        local->previous[cls] = local->loaded[cls];
+        if (local->previous[cls])
+            local->previous[cls]->n = 0;
+        local->loaded[cls] = full;
+        local->count[cls] = full->n;
+        return 0;
     }
-    local->free[cls] = batch;
-    local->count[cls] = TR_POOL_BATCH;
-    return 0;
+    if (!local->loaded[cls] && !(local->loaded[cls] = empty_mag(p)))
+        return -1;
+    uint32_t n = 0;
+    for (; n < TR_POOL_MAG && p->loose[cls]; n++) {
+        tr_pool_block *b = p->loose[cls];
+        p->loose[cls] = b->next;
+        local->loaded[cls]->blocks[n] = b;
+    }
+    local->count[cls] = n ? n : carve(p, cls, local->loaded[cls]->blocks);
+    return local->count[cls] ? 0 : -1;
 }
 
 void *tr_pool_alloc_slow(tr_pool *p, tr_pool_local *local, uint8_t cls, size_t size) {
     if (cls == TR_POOL_HEAP)
         return malloc(size);
-    void *b = NULL;
-    if (local && local->spare[cls]) { /* no lock needed */
-        take_batch(p, local, cls);
-        b = local_pop(local, cls);
-    } else {
+    int locked = !local || !local->previous[cls] || !local->previous[cls]->n;
+    if (locked) {
         uv_mutex_lock(&p->lock);
-        tr_pool_local *from = local ? local : &p->shared;
-        if (from->free[cls] || take_batch(p, from, cls) == 0)
-            b = local_pop(from, cls);
-        uv_mutex_unlock(&p->lock);
+        if (!local)
+            local = &p->shared;
     }
-    if (b)
+    void *b = NULL;
+    if (local->count[cls] || (locked ? refill(p, local, cls) == 0 : (swap_mags(local, cls), 1))) {
+        b = local->loaded[cls]->blocks[--local->count[cls]];
         TR_POOL_UNPOISON(b, cls);
+    }
+    if (locked)
+        uv_mutex_unlock(&p->lock);
     return b;
 }
 
-/* local's list is a full batch: it becomes the spare, and a spare already
- * there goes to the global pool (under the lock unless locked). */
-static void retire_batch(tr_pool *p, tr_pool_local *local, uint8_t cls, int locked) {
-    if (local->spare[cls]) {
-        if (!locked)
-            uv_mutex_lock(&p->lock);
-        global_push(p, cls, local->spare[cls]);
-        if (!locked)
-            uv_mutex_unlock(&p->lock);
+/* Makes room in local's loaded magazine: swaps in an empty previous one, or
+ * sends the full previous one to the depot and loads an empty one. Returns
+ * 0, or -1 when no magazine could be had. Locked unless the previous one is
+ * empty. */
+static int make_room(tr_pool *p, tr_pool_local *local, uint8_t cls) {
+    if (local->previous[cls] && !local->previous[cls]->n) {
+        swap_mags(local, cls);
+        return 0;
     }
-    local->spare[cls] = local->free[cls];
-    local->free[cls] = NULL;
+    tr_pool_mag *m = empty_mag(p);
+    if (!m)
+        return -1;
+    if (local->loaded[cls]) {
+        if (local->previous[cls])
+            put_mag(p, cls, local->previous[cls], TR_POOL_MAG);
+        local->previous[cls] = local->loaded[cls];
+        local->previous[cls]->n = local->count[cls];
+    }
+    local->loaded[cls] = m;
     local->count[cls] = 0;
+    return 0;
 }
 
-/* Frees block onto local, keeping its list at most one batch: a full list
- * is retired only when one more block comes, so a worker that frees and
- * allocates in turn at the boundary stays on the fast paths. */
-static void give(tr_pool *p, tr_pool_local *local, uint8_t cls, void *block, int locked) {
-    if (local->count[cls] == TR_POOL_BATCH)
-        retire_batch(p, local, cls, locked);
-    local_push(local, cls, block);
+/* Frees block into local (locked). Out of memory for a magazine, the block
+ * waits on the loose list, where the next refill finds it. */
+static void give(tr_pool *p, tr_pool_local *local, uint8_t cls, void *block) {
+    if ((local->loaded[cls] && local->count[cls] < TR_POOL_MAG) || make_room(p, local, cls) == 0) {
+        local->loaded[cls]->blocks[local->count[cls]++] = block;
+        return;
+    }
+    tr_pool_block *b = block;
+    b->next = p->loose[cls];
+    p->loose[cls] = b;
 }
 
 void tr_pool_free_slow(tr_pool *p, tr_pool_local *local, uint8_t cls, void *block) {
@@ -133,23 +183,26 @@ void tr_pool_free_slow(tr_pool *p, tr_pool_local *local, uint8_t cls, void *bloc
         free(block);
         return;
     }
-    if (local) {
-        give(p, local, cls, block, 0);
+    TR_POOL_POISON(block, cls);
+    if (local && local->loaded[cls] && local->previous[cls] && !local->previous[cls]->n) {
+        swap_mags(local, cls); /* no lock needed */
+        local->loaded[cls]->blocks[local->count[cls]++] = block;
         return;
     }
     uv_mutex_lock(&p->lock);
-    give(p, &p->shared, cls, block, 1);
+    give(p, local ? local : &p->shared, cls, block);
     uv_mutex_unlock(&p->lock);
 }
 
 void tr_pool_local_flush(tr_pool *p, tr_pool_local *local) {
     uv_mutex_lock(&p->lock);
     for (uint8_t c = 0; c < TR_POOL_CLASSES; c++) {
-        if (local->spare[c])
-            global_push(p, c, local->spare[c]);
-        local->spare[c] = NULL;
-        while (local->free[c])
-            give(p, &p->shared, c, local_pop(local, c), 1);
+        if (local->loaded[c])
+            put_mag(p, c, local->loaded[c], local->count[c]);
+        if (local->previous[c])
+            put_mag(p, c, local->previous[c], local->previous[c]->n);
+        local->loaded[c] = local->previous[c] = NULL;
+        local->count[c] = 0;
     }
     uv_mutex_unlock(&p->lock);
 }
