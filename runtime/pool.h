@@ -5,8 +5,8 @@
  * worker than the one that allocated it (messages travel), so it comes back
  * cold: a list linked through the blocks makes each allocation wait for the
  * previous block's line to cross the cores before it knows the next, one miss
- * after another (~170 ns each when the two cores sit on different dies).
- * A magazine names its blocks in a line the allocating worker reads in order,
+ * after another (~170 ns each when the cores are far apart).
+ * A magazine names its blocks in lines the allocating worker reads in order,
  * so the allocation never reads the block it hands out and can start fetching
  * blocks several allocations ahead.
  *
@@ -75,9 +75,10 @@ typedef struct tr_pool_local {
 
 typedef struct tr_pool {
     uv_mutex_t lock;
-    tr_pool_mag
-        *full[TR_POOL_CLASSES]; /* the depot: magazines with blocks (full but for a flush) */
-    tr_pool_mag *empty;         /* the depot: empty magazines, any class */
+    /* the depot: magazines with blocks (full but for a worker's flush), and
+       empty magazines of any class */
+    tr_pool_mag *full[TR_POOL_CLASSES];
+    tr_pool_mag *empty;
     tr_pool_block *loose[TR_POOL_CLASSES]; /* blocks freed when no magazine could be made */
     size_t nmags, max_mags;                /* magazines made, and allowed (tests lower it) */
     char *carve[TR_POOL_CLASSES], *carve_end[TR_POOL_CLASSES]; /* the slab being cut */
@@ -104,7 +105,7 @@ static inline size_t tr_pool_class_size(uint8_t cls) {
     return (size_t)16 << cls;
 }
 
-/* The slow paths of the two below: the global pool, plain threads, malloc.
+/* The slow paths of the two below: the depot, plain threads, malloc.
  * Never inlined: they would make the fast paths' callers too big to inline. */
 __attribute__((noinline)) void *tr_pool_alloc_slow(tr_pool *p, tr_pool_local *local, uint8_t cls,
                                                    size_t size);
@@ -115,7 +116,7 @@ __attribute__((noinline)) void tr_pool_free_slow(tr_pool *p, tr_pool_local *loca
  * without it; a read prefetch elsewhere). Like any prefetch it never faults. */
 static inline void tr_prefetch_for_write(const void *p) {
 #if defined(__x86_64__) || defined(__i386__)
-    __asm__ volatile("prefetchw %0" ::"m"(*(const char *)p));
+    __asm__ volatile("prefetchw (%0)" ::"r"(p));
 #else
     __builtin_prefetch(p, 1);
 #endif
