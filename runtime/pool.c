@@ -49,11 +49,10 @@ static tr_pool_mag *take_mag(tr_pool_mag **list) {
     return m;
 }
 
-/* An empty magazine from the depot, or a new one (NULL when out of memory;
- * zeroed, so tr_pool_alloc's prefetch past the count finds NULLs). */
+/* An empty magazine from the depot, or a new one (NULL when out of memory). */
 static tr_pool_mag *empty_mag(tr_pool *p) {
     tr_pool_mag *m = take_mag(&p->empty);
-    if (!m && p->nmags < p->max_mags && (m = calloc(1, sizeof *m)))
+    if (!m && p->nmags < p->max_mags && (m = malloc(sizeof *m)))
         p->nmags++;
     return m;
 }

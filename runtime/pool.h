@@ -35,7 +35,7 @@ typedef struct tr_pool_block {
     struct tr_pool_block *next;
 } tr_pool_block;
 
-#define TR_POOL_MAG 128u /* blocks a magazine holds (a power of two: tr_pool_alloc) */
+#define TR_POOL_MAG 128u /* blocks a magazine holds */
 
 typedef struct tr_pool_mag {
     struct tr_pool_mag *next; /* on the depot's lists */
@@ -134,10 +134,10 @@ static inline void *tr_pool_alloc(tr_pool *p, tr_pool_local *local, uint8_t cls,
         void **blocks = local->loaded[cls]->blocks;
         /* Blocks come back from the workers that freed them, cold here:
            start fetching (for the header's writes) the one this worker will
-           hand out TR_POOL_AHEAD allocations from now. Near the bottom the
-           index wraps to a slot past the count, an old pointer or NULL: a
-           prefetch never faults, and it saves a branch. */
-        tr_prefetch_for_write(blocks[(n - TR_POOL_AHEAD) & (TR_POOL_MAG - 1)]);
+           hand out TR_POOL_AHEAD allocations from now (near the bottom, the
+           last one: never a slot past the count, whose old pointer may name
+           a block in use on another core). */
+        tr_prefetch_for_write(blocks[n >= TR_POOL_AHEAD ? n - TR_POOL_AHEAD : 0]);
         void *b = blocks[n];
         TR_POOL_UNPOISON(b, cls);
         return b;
