@@ -123,17 +123,25 @@ static int refill(tr_pool *p, tr_pool_local *local, uint8_t cls) {
     return local->count[cls] ? 0 : -1;
 }
 
+/* Whether local's previous magazine is full (1) or empty (0); -1 when it
+ * has none. Only the owner reads it, so no lock. */
+static int previous_full(const tr_pool_local *local, uint8_t cls) {
+    return local && local->previous[cls] ? local->previous[cls]->n != 0 : -1;
+}
+
 void *tr_pool_alloc_slow(tr_pool *p, tr_pool_local *local, uint8_t cls, size_t size) {
     if (cls == TR_POOL_HEAP)
         return malloc(size);
-    int locked = !local || !local->previous[cls] || !local->previous[cls]->n;
+    int locked = previous_full(local, cls) != 1; /* a full previous one swaps in unlocked */
     if (locked) {
         uv_mutex_lock(&p->lock);
         if (!local)
             local = &p->shared;
+    } else {
+        swap_mags(local, cls);
     }
     void *b = NULL;
-    if (local->count[cls] || (locked ? refill(p, local, cls) == 0 : (swap_mags(local, cls), 1))) {
+    if (local->count[cls] || refill(p, local, cls) == 0) {
         b = local->loaded[cls]->blocks[--local->count[cls]];
         TR_POOL_UNPOISON(b, cls);
     }
@@ -147,7 +155,7 @@ void *tr_pool_alloc_slow(tr_pool *p, tr_pool_local *local, uint8_t cls, size_t s
  * 0, or -1 when no magazine could be had. Locked unless the previous one is
  * empty. */
 static int make_room(tr_pool *p, tr_pool_local *local, uint8_t cls) {
-    if (local->previous[cls] && !local->previous[cls]->n) {
+    if (previous_full(local, cls) == 0) {
         swap_mags(local, cls);
         return 0;
     }
@@ -156,7 +164,7 @@ static int make_room(tr_pool *p, tr_pool_local *local, uint8_t cls) {
         return -1;
     if (local->loaded[cls]) {
         if (local->previous[cls])
-            put_mag(p, cls, local->previous[cls], TR_POOL_MAG);
+            put_mag(p, cls, local->previous[cls], local->previous[cls]->n);
         local->previous[cls] = local->loaded[cls];
         local->previous[cls]->n = local->count[cls];
     }
@@ -165,8 +173,9 @@ static int make_room(tr_pool *p, tr_pool_local *local, uint8_t cls) {
     return 0;
 }
 
-/* Frees block into local (locked). Out of memory for a magazine, the block
- * waits on the loose list, where the next refill finds it. */
+/* Frees block into local (locked unless the previous magazine is empty, as
+ * make_room). Out of memory for a magazine, the block waits on the loose
+ * list, where the next refill finds it. */
 static void give(tr_pool *p, tr_pool_local *local, uint8_t cls, void *block) {
     if ((local->loaded[cls] && local->count[cls] < TR_POOL_MAG) || make_room(p, local, cls) == 0) {
         local->loaded[cls]->blocks[local->count[cls]++] = block;
@@ -183,9 +192,8 @@ void tr_pool_free_slow(tr_pool *p, tr_pool_local *local, uint8_t cls, void *bloc
         return;
     }
     TR_POOL_POISON(block, cls);
-    if (local && local->loaded[cls] && local->previous[cls] && !local->previous[cls]->n) {
-        swap_mags(local, cls); /* no lock needed */
-        local->loaded[cls]->blocks[local->count[cls]++] = block;
+    if (previous_full(local, cls) == 0) { /* make_room swaps it in: no lock needed */
+        give(p, local, cls, block);
         return;
     }
     uv_mutex_lock(&p->lock);

@@ -44,11 +44,11 @@ typedef struct tr_pool_mag {
 } tr_pool_mag;
 
 /* Under AddressSanitizer a free block is poisoned past its first
- * TR_POOL_READABLE bytes (the free-list links), so a use after free of a
+ * TR_POOL_READABLE bytes (the loose list's link), so a use after free of a
  * pooled message or state is reported like one of malloc'd memory; the
  * runtime asks tr_pool_is_poisoned before it reads the header of a message
  * that may have been freed (tr_msg_free twice is TR_EALREADY, not a report). */
-#define TR_POOL_READABLE 16
+#define TR_POOL_READABLE sizeof(tr_pool_block)
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
 #define TR_POOL_POISON(block, cls)                                                                 \

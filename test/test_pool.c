@@ -34,6 +34,25 @@ static void check_distinct(void **blocks, int n) {
     }
 }
 
+/* MANY blocks into blocks[] and back: the odd ones through `odd` (NULL: a
+ * plain thread's), the others through `even`. */
+static void alloc_all(tr_pool *p, tr_pool_local *even, tr_pool_local *odd, void **blocks) {
+    for (int i = 0; i < MANY; i++)
+        CHECK((blocks[i] = tr_pool_alloc(p, i % 2 ? odd : even, CLS, 64)) != NULL);
+}
+static void free_all(tr_pool *p, tr_pool_local *even, tr_pool_local *odd, void **blocks) {
+    for (int i = 0; i < MANY; i++)
+        tr_pool_free(p, i % 2 ? odd : even, CLS, blocks[i]);
+}
+
+/* Allocates MANY blocks again: all distinct, and none cut anew. */
+static void alloc_again(tr_pool *p, tr_pool_local *even, tr_pool_local *odd, void **blocks) {
+    size_t slabs = p->nslabs;
+    alloc_all(p, even, odd, blocks);
+    check_distinct(blocks, MANY);
+    CHECK_EQ(p->nslabs, slabs);
+}
+
 /* Allocating across many magazines and freeing it all gives the same blocks
  * back without cutting a new slab, whatever the order. */
 static void test_reuse(void) {
@@ -41,22 +60,16 @@ static void test_reuse(void) {
     CHECK_EQ(tr_pool_init(&p), 0);
     tr_pool_local local = {0};
     void *blocks[MANY];
-    for (int i = 0; i < MANY; i++) {
-        blocks[i] = tr_pool_alloc(&p, &local, CLS, 64);
+    alloc_all(&p, &local, &local, blocks);
+    for (int i = 0; i < MANY; i++)
         memset(blocks[i], i & 0xFF, 64);
-    }
     check_distinct(blocks, MANY);
-    size_t slabs = p.nslabs;
     for (int i = 0; i < MANY; i += 2) /* half in one order, half in the other */
         tr_pool_free(&p, &local, CLS, blocks[i]);
     for (int i = MANY - 1; i > 0; i -= 2)
         tr_pool_free(&p, &local, CLS, blocks[i]);
-    for (int i = 0; i < MANY; i++)
-        blocks[i] = tr_pool_alloc(&p, &local, CLS, 64);
-    check_distinct(blocks, MANY);
-    CHECK_EQ(p.nslabs, slabs);
-    for (int i = 0; i < MANY; i++)
-        tr_pool_free(&p, &local, CLS, blocks[i]);
+    alloc_again(&p, &local, &local, blocks);
+    free_all(&p, &local, &local, blocks);
     tr_pool_local_flush(&p, &local);
     tr_pool_destroy(&p);
 }
@@ -64,7 +77,7 @@ static void test_reuse(void) {
 /* Runs of allocations and frees of random length, with and without a plain
  * thread's frees between, cross every edge of the loaded and previous
  * magazines; a block handed out while already out would still carry the
- * mark (past the first 16 bytes, which the pool may use while it is free).
+ * mark (past the first 8 bytes, which the pool may use while it is free).
  * Once warm, freeing and allocating in turn makes no new magazine. */
 static void test_random_walk(void) {
     enum { MARK = 0x5eed };
@@ -113,18 +126,11 @@ static void test_flush_and_shared(void) {
     CHECK_EQ(tr_pool_init(&p), 0);
     tr_pool_local a = {0}, b = {0};
     void *blocks[MANY];
-    for (int i = 0; i < MANY; i++)
-        blocks[i] = tr_pool_alloc(&p, &a, CLS, 64);
-    for (int i = 0; i < MANY; i++)
-        tr_pool_free(&p, i % 3 ? &a : NULL, CLS, blocks[i]);
+    alloc_all(&p, &a, &a, blocks);
+    free_all(&p, &a, NULL, blocks);
     tr_pool_local_flush(&p, &a);
-    size_t slabs = p.nslabs;
-    for (int i = 0; i < MANY; i++)
-        blocks[i] = tr_pool_alloc(&p, i % 2 ? &b : NULL, CLS, 64);
-    check_distinct(blocks, MANY);
-    CHECK_EQ(p.nslabs, slabs);
-    for (int i = 0; i < MANY; i++)
-        tr_pool_free(&p, &b, CLS, blocks[i]);
+    alloc_again(&p, &b, NULL, blocks);
+    free_all(&p, &b, &b, blocks);
     tr_pool_local_flush(&p, &b);
     tr_pool_destroy(&p);
 }
@@ -134,23 +140,15 @@ static void test_flush_and_shared(void) {
 static void test_loose(void) {
     tr_pool p;
     CHECK_EQ(tr_pool_init(&p), 0);
-    tr_pool_local local = {0};
+    tr_pool_local local = {0}, other = {0};
     void *blocks[MANY];
-    for (int i = 0; i < MANY; i++)
-        blocks[i] = tr_pool_alloc(&p, &local, CLS, 64);
+    alloc_all(&p, &local, &local, blocks);
     tr_pool_local_flush(&p, &local);
-    size_t slabs = p.nslabs;
     p.max_mags = p.nmags; /* no more magazines than the one holding the rest */
-    tr_pool_local other = {0};
-    for (int i = 0; i < MANY; i++)
-        tr_pool_free(&p, &other, CLS, blocks[i]);
+    free_all(&p, &other, &other, blocks);
     CHECK(p.loose[CLS] != NULL);
-    for (int i = 0; i < MANY; i++)
-        blocks[i] = tr_pool_alloc(&p, &other, CLS, 64);
-    check_distinct(blocks, MANY);
-    CHECK_EQ(p.nslabs, slabs);
-    for (int i = 0; i < MANY; i++)
-        tr_pool_free(&p, &other, CLS, blocks[i]);
+    alloc_again(&p, &other, &other, blocks);
+    free_all(&p, &other, &other, blocks);
     tr_pool_local_flush(&p, &other);
     tr_pool_destroy(&p);
 }
