@@ -18,9 +18,12 @@
 
 #include "system.h"
 
-/* Whether mail for node goes through the transport. */
+/* Whether mail for node goes through the transport: only once this system
+ * is a node itself (before, a pid of any other node is a dead letter). */
 static inline int tr_node_is_remote(const tr_system *sys, unsigned node) {
-    return node != sys->node && node != 0 && node < TR_IO_NODE;
+    unsigned self =
+        atomic_load_explicit(&sys->node, memory_order_acquire); /* sys->remote set before */
+    return self != 0 && node != self && node != 0 && node < TR_IO_NODE;
 }
 
 /* Frames m (consumed) for the node of `node`, on worker w (NULL: a plain

@@ -1,5 +1,6 @@
 /* node_off.c — troupe/node.h in a build without NATS: nothing to attach to.
- * sys->remote stays NULL, so no pid is ever remote (node.h). */
+ * sys->node stays 0, so no pid is ever remote (node.h) and tr_node_route is
+ * never called; it is here for the linker. */
 #include "node.h"
 
 #include <troupe/node.h>

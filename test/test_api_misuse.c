@@ -3,6 +3,7 @@
  * systems, messages used after they were consumed, actor-only calls from plain
  * threads (and with a stale context), blocking calls from inside an actor,
  * reserved message types, and tr_strerror's names. */
+#include "actor.h"
 #include "check.h"
 
 #include <limits.h>
@@ -59,6 +60,22 @@ static void bad_specs(void) {
     CHECK_EQ(tr_send_i64(sys, pid, CHECK_MSG_EXIT, 0), 0);
     tr_system_stats st = check_finish(sys);
     CHECK_EQ(st.spawned, 1);
+}
+
+/* A pid of another node, on a system that is not a node (no tr_node_start):
+ * a dead letter like any dead pid, for every kind of mail. */
+static void other_node_pid(void) {
+    tr_system *sys = check_system(1, 64);
+    check_spawn_idle(sys);
+    tr_pid far = (tr_pid)((uint64_t)5 << TR_NODE_SHIFT | 1);
+    int64_t out = 0;
+    CHECK_EQ(tr_send_i64(sys, far, MSG_PING, 1), TR_ENOACTOR);
+    CHECK_EQ(tr_ask_i64(sys, far, MSG_PING, 1, &out, 1000), TR_ENOACTOR);
+    CHECK_EQ(tr_send_exit(sys, far, -100), TR_ENOACTOR);
+    CHECK_EQ(tr_kill(sys, far), TR_ENOACTOR);
+    CHECK_EQ(tr_system_stop(sys), 0);
+    tr_system_stats st = check_finish(sys);
+    CHECK_EQ(st.dead_letters, 2); /* the send and the ask */
 }
 
 static void null_system(void) {
@@ -265,6 +282,7 @@ int main(void) {
     RUN(bad_configs);
     RUN(bad_specs);
     RUN(null_system);
+    RUN(other_node_pid);
     RUN(message_used_twice);
     RUN(blocking_calls_in_actor);
     RUN(actor_only_calls);
