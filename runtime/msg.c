@@ -90,15 +90,21 @@ void tr_msg_shed(tr_system *sys, tr_worker *w, tr_msg *m) {
     tr_msg_release(sys, w, m);
 }
 
-void tr_msg_undeliverable(tr_system *sys, tr_worker *w, tr_msg *m) {
-    if (m->kind >= TR_KIND_FIRST_SIGNAL) {
-        tr_signal_undeliverable(sys, w, m);
+void tr_msg_unreachable(tr_system *sys, tr_worker *w, tr_msg *m, int reason) {
+    if (m->kind >=
+        TR_KIND_FIRST_SIGNAL) { /* a LINK or MONITOR is answered, the rest need nothing */
+        tr_signal_answer_dead(sys, w, m->sender, m->to, m->kind, m->ref, reason);
+        tr_msg_release(sys, w, m);
         return;
     }
     if (tr_msg_is_request(m))
-        tr_ask_fail(sys, w, m->sender, m->ref, m->to,
-                    tr_sys_running(sys) ? TR_ENOACTOR : TR_ESTOPPED);
+        tr_ask_fail(sys, w, m->sender, m->ref, m->to, reason);
     tr_msg_dead_letter(sys, w, m);
+}
+
+void tr_msg_undeliverable(tr_system *sys, tr_worker *w, tr_msg *m) {
+    int stopped = m->kind < TR_KIND_FIRST_SIGNAL && !tr_sys_running(sys);
+    tr_msg_unreachable(sys, w, m, stopped ? TR_ESTOPPED : TR_ENOACTOR);
 }
 
 __attribute__((always_inline)) inline void tr_outbox_flush(tr_worker *w) {

@@ -117,4 +117,9 @@ TR_COLD void tr_msg_shed(struct tr_system *sys, struct tr_worker *w, tr_msg *m);
  * that no reply will come. */
 TR_COLD void tr_msg_undeliverable(struct tr_system *sys, struct tr_worker *w, tr_msg *m);
 
+/* The same for a message that cannot reach its receiver for `reason`: its
+ * asker's ask fails with it, a LINK or MONITOR is answered with it (the
+ * transport's TR_ENODEDOWN, say); a dead letter. Frees m. */
+TR_COLD void tr_msg_unreachable(struct tr_system *sys, struct tr_worker *w, tr_msg *m, int reason);
+
 #endif

@@ -409,17 +409,13 @@ static tr_batch_writer *batch_for(tr_remote *r, tr_worker *w, unsigned node) {
     return &out->bw[i];
 }
 
-/* m could not reach node: as for a dead actor, but links and monitors learn
- * that its node is down. */
+/* m could not reach node for `reason`: a dead letter, whose asker, linker or
+ * monitor hears the reason. The send itself answers TR_ENOACTOR for a node
+ * that is down (its pids are as dead as can be told), else the reason. */
 static int undeliverable(tr_remote *r, tr_worker *w, tr_msg *m, int reason) {
     atomic_fetch_add(&r->dead_letters, 1);
-    if (m->kind == TR_KIND_LINK || m->kind == TR_KIND_MONITOR) {
-        tr_signal_answer_dead(r->sys, w, m->sender, m->to, m->kind, m->ref, reason);
-        tr_msg_release(r->sys, w, m);
-    } else {
-        tr_msg_undeliverable(r->sys, w, m);
-    }
-    return TR_ENOACTOR;
+    tr_msg_unreachable(r->sys, w, m, reason);
+    return reason == TR_ENODEDOWN ? TR_ENOACTOR : reason;
 }
 
 int tr_node_route(tr_system *sys, tr_worker *w, unsigned node, tr_msg *m) {

@@ -73,11 +73,6 @@ int tr_signal_send(tr_system *sys, tr_worker *w, tr_pid from, tr_pid to, int kin
     return rc;
 }
 
-void tr_signal_undeliverable(tr_system *sys, tr_worker *w, tr_msg *m) {
-    tr_signal_answer_dead(sys, w, m->sender, m->to, m->kind, m->ref, TR_ENOACTOR);
-    tr_msg_release(sys, w, m);
-}
-
 /* m becomes an ordinary message of type for receive. */
 static enum tr_signal_result notice(tr_msg *m, uint32_t type) {
     m->type = type;

@@ -58,10 +58,6 @@ enum tr_signal_result {
 /* Applies signal m to the actor cb runs. */
 enum tr_signal_result tr_signal_apply(tr_callback *cb, tr_msg *m, int *reason);
 
-/* A signal that found no live actor: LINK and MONITOR are answered with
- * reason TR_ENOACTOR, the others need nothing. Frees m. */
-void tr_signal_undeliverable(tr_system *sys, tr_worker *w, tr_msg *m);
-
 /* At the start of a turn, when a->signaled is set: sorts the mailbox into
  * the stash (appending to what it holds). Returns whether the turn must read
  * the stash (tr_stash_pop) before the mailbox; while the stash holds mail,
