@@ -244,10 +244,13 @@ enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
                 a->spec->overflow == TR_OVERFLOW_BLOCK;
     /* A receiver others are muted on is what everyone waits for: let it take
        longer turns (the time budget still ends them). */
-    if (block && atomic_load_explicit(&a->has_muters, memory_order_relaxed))
+    int awaited = block && atomic_load_explicit(&a->has_muters, memory_order_relaxed);
+    if (awaited)
         batch *= 16;
     uint32_t taken = 0;
-    uint64_t began = block ? uv_hrtime() : 0; /* its cost per message (mute.h, placement) */
+    /* Its cost per message, which places its senders when they are unmuted
+       (mute.h): measured only while there are some. */
+    uint64_t began = awaited ? uv_hrtime() : 0;
     unsigned received = 0; /* messages receive had this turn (a receive timeout's mail) */
     for (unsigned n = 1;; n++) {
         tr_node *node = stashed ? next_stashed(a, &stashed) : tr_mpsc_pop(&a->mailbox);
@@ -281,7 +284,7 @@ enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
         }
     }
     if (taken)
-        tr_mailbox_took_n(sys, w, a, taken, uv_hrtime() - began);
+        tr_mailbox_took_n(sys, w, a, taken, began ? uv_hrtime() - began : 0);
     if (w->mute_to) { /* the callback found a full BLOCK mailbox */
         if (a->flags & TR_ACTORF_ZOMBIE)
             w->mute_to = NULL; /* it has exited: nothing to hold back */

@@ -46,6 +46,7 @@ int tr_mailbox_reset(tr_system *sys, tr_actor *a) {
     atomic_store_explicit(&c->overruns, 0, memory_order_relaxed);
     atomic_store_explicit(&c->muted, 0, memory_order_relaxed);
     atomic_store_explicit(&c->high_water, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->ns_per_msg, 0, memory_order_relaxed); /* not measured yet */
     return 0;
 }
 
@@ -162,9 +163,10 @@ uint32_t tr_mailbox_low_watermark(const tr_actor *a) {
     return lw ? lw : 1;
 }
 
-/* The owner took n counted messages out; old is the depth before. */
-static void took(tr_system *sys, tr_worker *w, tr_actor *a, uint32_t n, uint32_t old) {
-    tr_mbox_counters *c = tr_mbox_counters_of(&sys->mboxes, a->slot, 0);
+/* The owner took n counted messages out; old is the depth before, c the
+ * counters (or NULL). */
+static void took(tr_system *sys, tr_worker *w, tr_actor *a, tr_mbox_counters *c, uint32_t n,
+                 uint32_t old) {
     if (c) { /* taken: only the owner writes it */
         atomic_store_explicit(&c->taken, atomic_load_explicit(&c->taken, memory_order_relaxed) + n,
                               memory_order_relaxed);
@@ -177,28 +179,29 @@ static void took(tr_system *sys, tr_worker *w, tr_actor *a, uint32_t n, uint32_t
 
 void tr_mailbox_took_n(tr_system *sys, tr_worker *w, tr_actor *a, uint32_t n, uint64_t turn_ns) {
     tr_mbox_counters *c = tr_mbox_counters_of(&sys->mboxes, a->slot, 0);
-    if (c) { /* only the owner writes it */
+    if (c && turn_ns) { /* only the owner writes it; 0: the turn was not timed */
         uint64_t per = turn_ns / n,
                  avg = atomic_load_explicit(&c->ns_per_msg, memory_order_relaxed);
         avg = avg ? (3 * avg + per) / 4 : per;
         atomic_store_explicit(&c->ns_per_msg, (uint32_t)(avg > UINT32_MAX ? UINT32_MAX : avg),
                               memory_order_relaxed);
     }
-    took(sys, w, a, n, atomic_fetch_sub_explicit(&a->depth, n, memory_order_seq_cst));
+    took(sys, w, a, c, n, atomic_fetch_sub_explicit(&a->depth, n, memory_order_seq_cst));
 }
 
 uint32_t tr_mailbox_ns_per_msg(tr_system *sys, const tr_actor *a) {
     tr_mbox_counters *c = tr_mbox_counters_of(&sys->mboxes, a->slot, 0);
-    return c ? atomic_load_explicit(&c->ns_per_msg, memory_order_relaxed) : UINT32_MAX;
+    uint32_t ns = c ? atomic_load_explicit(&c->ns_per_msg, memory_order_relaxed) : 0;
+    return ns ? ns : UINT32_MAX; /* 0: not measured */
 }
 
 int tr_mailbox_took(tr_system *sys, tr_worker *w, tr_actor *a) {
     uint32_t old = atomic_fetch_sub_explicit(&a->depth, 1, memory_order_seq_cst);
-    took(sys, w, a, 1, old);
+    tr_mbox_counters *c = tr_mbox_counters_of(&sys->mboxes, a->slot, 0);
+    took(sys, w, a, c, 1, old);
     if (a->spec->overflow != TR_OVERFLOW_DROP_OLDEST ||
         old <= atomic_load_explicit(&a->capacity, memory_order_relaxed))
         return 0;
-    tr_mbox_counters *c = tr_mbox_counters_of(&sys->mboxes, a->slot, 0);
     if (c)
         counter_add(&c->dropped, 1);
     TR_BUMP(sys, w, dropped);

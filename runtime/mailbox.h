@@ -96,11 +96,13 @@ void tr_mailbox_admit_chain(struct tr_system *sys, struct tr_worker *w, tr_actor
 /* The owner took a counted message out of a's mailbox. Returns whether it
  * must be dropped (DROP_OLDEST; counted here) instead of delivered. */
 int tr_mailbox_took(struct tr_system *sys, struct tr_worker *w, tr_actor *a);
-/* The same for n messages of a BLOCK mailbox at once (the end of a turn). */
-/* The owner's cost per message of a BLOCK mailbox (UINT32_MAX: unknown). */
-uint32_t tr_mailbox_ns_per_msg(struct tr_system *sys, const tr_actor *a);
+/* The same for n messages of a BLOCK mailbox at once (the end of a turn
+ * that took turn_ns, or 0 when it was not timed: it then leaves the cost per
+ * message as it was). */
 void tr_mailbox_took_n(struct tr_system *sys, struct tr_worker *w, tr_actor *a, uint32_t n,
                        uint64_t turn_ns);
+/* The owner's cost per message of a BLOCK mailbox (UINT32_MAX: unknown). */
+uint32_t tr_mailbox_ns_per_msg(struct tr_system *sys, const tr_actor *a);
 
 /* A's low watermark: muted senders go again once its depth is below it. */
 uint32_t tr_mailbox_low_watermark(const tr_actor *a);

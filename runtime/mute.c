@@ -74,8 +74,12 @@ void tr_unmute_senders_of(tr_system *sys, tr_worker *w, tr_actor *r, tr_pid rpid
         return; /* none, or the workers are gone (the final reap) */
     /* Placement: senders of a receiver that is cheap per message go to its
        worker, where the messages are hot; those of a costly one stay where
-       they are, so the two sides run in parallel. */
-    int home = w && tr_mailbox_ns_per_msg(sys, r) < TR_PIN_NS_PER_MSG ? (int)w->index : -1;
+       they are, so the two sides run in parallel; and those of one that has
+       exited, which they are no longer near, stay too. */
+    int home =
+        w && atomic_load(&r->pid) == rpid && tr_mailbox_ns_per_msg(sys, r) < TR_PIN_NS_PER_MSG
+            ? (int)w->index
+            : -1;
     for (unsigned i = 0; i < sys->cfg.workers; i++) {
         tr_worker *v = &sys->workers[i];
         if (!(muters & muter_bit(v))) /* holds none of r's senders */

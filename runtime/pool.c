@@ -132,14 +132,14 @@ static int previous_full(const tr_pool_local *local, uint8_t cls) {
 void *tr_pool_alloc_slow(tr_pool *p, tr_pool_local *local, uint8_t cls, size_t size) {
     if (cls == TR_POOL_HEAP)
         return malloc(size);
-    int locked = previous_full(local, cls) != 1; /* a full previous one swaps in unlocked */
+    int locked = !local || previous_full(local, cls) != 1; /* a worker's full one: no lock */
     if (locked) {
         uv_mutex_lock(&p->lock);
         if (!local)
             local = &p->shared;
-    } else {
-        swap_mags(local, cls);
     }
+    if (!local->count[cls] && previous_full(local, cls) == 1)
+        swap_mags(local, cls);
     void *b = NULL;
     if (local->count[cls] || refill(p, local, cls) == 0) {
         b = local->loaded[cls]->blocks[--local->count[cls]];

@@ -88,7 +88,8 @@ typedef struct tr_pool {
 } tr_pool;
 
 int tr_pool_init(tr_pool *p);
-/* Frees every slab. No block may be in use. */
+/* Frees every slab and magazine. No block may be in use, and every
+ * tr_pool_local must have been flushed (tr_pool_local_flush) first. */
 void tr_pool_destroy(tr_pool *p);
 
 /* The class that fits size bytes, or TR_POOL_HEAP. */
