@@ -910,15 +910,6 @@ static inline int nh_conn_pub(nh_conn *c, const char *subject, const void *data,
     return nh_conn_sync(c);
 }
 
-/* Subscribes to subject with sid (for a test that wants to watch traffic). */
-static inline int nh_conn_sub(nh_conn *c, const char *subject, int sid) {
-    char line[512];
-    int h = snprintf(line, sizeof line, "SUB %s %d\r\n", subject, sid);
-    if (h <= 0 || h >= (int)sizeof line || nh_write_all(c->fd, line, (size_t)h) != 0)
-        return -1;
-    return nh_conn_sync(c);
-}
-
 static inline void nh_conn_close(nh_conn *c) {
     if (c->fd >= 0)
         close(c->fd);
