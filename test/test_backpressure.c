@@ -133,8 +133,7 @@ static void hold(tr_system *sys, tr_pid held) {
     atomic_store(&g_holding, 0);
     atomic_store(&g_narrived, 0);
     CHECK_EQ(tr_send_i64(sys, held, MSG_HOLD, 0), 0);
-    while (!atomic_load(&g_holding))
-        ;
+    CHECK_WAIT_UNTIL(atomic_load(&g_holding), 10000);
 }
 
 static void sends_to_a_held_mailbox(tr_overflow policy, int expect_rc, int64_t first_arrival,
@@ -158,8 +157,7 @@ static void sends_to_a_held_mailbox(tr_overflow policy, int expect_rc, int64_t f
     CHECK_EQ(st.accepted + st.refused + st.dropped, SENT + 1);
     CHECK_EQ(st.refused, refused);
     atomic_store(&g_hold, 0);
-    while (atomic_load(&g_narrived) < narrivals)
-        ;
+    CHECK_WAIT_UNTIL(atomic_load(&g_narrived) >= narrivals, 10000);
     CHECK_EQ(tr_send_i64(sys, held, CHECK_MSG_EXIT, 0), 0); /* once there is room */
     CHECK_EQ(tr_system_wait(sys, 10000), 0);
     tr_system_stats ss;
@@ -423,9 +421,7 @@ static void a_reply_does_not_lift_the_bound(void) {
     tr_pid asker = check_spawn(sys, &spec, NULL);
     atomic_store(&g_narrived, 0);
     CHECK_EQ(tr_send_i64(sys, asker, MSG_ASK_SELF, 0), 0);
-    while (atomic_load(&g_narrived) < SMALL_CAP || !atomic_load(&g_replies))
-        ;
-    ;
+    CHECK_WAIT_UNTIL(atomic_load(&g_narrived) >= SMALL_CAP && atomic_load(&g_replies), 10000);
     CHECK_EQ(tr_send_i64(sys, asker, CHECK_MSG_EXIT, 0), 0);
     CHECK_EQ(tr_system_wait(sys, 10000), 0);
     CHECK_EQ(tr_system_shutdown(sys), 0);
