@@ -51,16 +51,36 @@ static void remember(tr_remote *r, const char *name, tr_pid pid) {
     uv_mutex_unlock(&r->lock);
 }
 
-static int forget(tr_remote *r, const char *name) {
-    int found = 0;
+/* Forgets this node's entry for name if it holds pid (0: whatever it holds),
+ * and returns the pid it held (0: none). A refresh working on a copy so does
+ * not forget a name registered again meanwhile. */
+static tr_pid forget(tr_remote *r, const char *name, tr_pid pid) {
+    tr_pid held = 0;
     uv_mutex_lock(&r->lock);
-    for (uint32_t i = 0; i < r->names.n && !found; i++)
-        if (strcmp(TR_VEC_AT(&r->names, tr_gname, i).name, name) == 0) {
+    for (uint32_t i = 0; i < r->names.n && !held; i++) {
+        tr_gname *g = &TR_VEC_AT(&r->names, tr_gname, i);
+        if (strcmp(g->name, name) == 0 && (!pid || g->pid == pid)) {
+            held = g->pid;
             tr_vec_take(&r->names, i, sizeof(tr_gname));
-            found = 1;
         }
+    }
     uv_mutex_unlock(&r->lock);
-    return found;
+    return held;
+}
+
+/* Gives up name's key if it still names pid: an update against the revision
+ * read, so a holder that took it over meanwhile (here or on another node)
+ * keeps it. The value "0" names nobody; the key expires unless taken. */
+static void release(tr_remote *r, const char *name, tr_pid pid) {
+    char key[TR_GNAME_MAX + 8];
+    key_of(name, key, sizeof key);
+    kvEntry *e = NULL;
+    if (kvStore_Get(&e, r->kv, key) == NATS_OK && entry_pid(e) == pid) {
+        uint64_t rev;
+        kvStore_UpdateString(&rev, r->kv, key, "0", kvEntry_Revision(e));
+    }
+    if (e)
+        kvEntry_Destroy(e);
 }
 
 static int register_global(tr_remote *r, const char *name, tr_pid pid) {
@@ -87,42 +107,28 @@ static int register_global(tr_remote *r, const char *name, tr_pid pid) {
     }
     if (s != NATS_OK)
         return tr_remote_error(s);
-    forget(r, name);
+    forget(r, name, 0);
     remember(r, name, pid);
     return 0;
 }
 
-int tr_register_global(tr_system *sys, const char *name, tr_pid pid) {
-    if (!sys || !name)
-        return TR_EINVAL;
-    if (!sys->remote)
-        return TR_ENOTSUP;
-    if (!gname_ok(name))
-        return TR_EINVAL;
-    return register_global(sys->remote, name, pid);
+static int locked_register(tr_remote *r, const char *name, tr_pid pid) {
+    uv_mutex_lock(&r->names_lock);
+    int rc = register_global(r, name, pid);
+    uv_mutex_unlock(&r->names_lock);
+    return rc;
 }
 
-int tr_unregister_global(tr_system *sys, const char *name) {
-    if (!sys || !name)
-        return TR_EINVAL;
-    if (!sys->remote)
-        return TR_ENOTSUP;
-    if (!gname_ok(name) || !forget(sys->remote, name))
-        return TR_ENOTFOUND;
-    char key[TR_GNAME_MAX + 8];
-    key_of(name, key, sizeof key);
-    kvStore_Delete(sys->remote->kv, key);
-    return 0;
+static int unregister_global(tr_remote *r, const char *name) {
+    uv_mutex_lock(&r->names_lock);
+    tr_pid held = forget(r, name, 0);
+    if (held)
+        release(r, name, held);
+    uv_mutex_unlock(&r->names_lock);
+    return held ? 0 : TR_ENOTFOUND;
 }
 
-tr_pid tr_whereis_global(tr_system *sys, const char *name) {
-    if (!sys || !name)
-        return TR_EINVAL;
-    tr_remote *r = sys->remote;
-    if (!r)
-        return TR_ENOTSUP;
-    if (!gname_ok(name))
-        return TR_EINVAL;
+static tr_pid whereis_global(tr_remote *r, const char *name) {
     char key[TR_GNAME_MAX + 8];
     key_of(name, key, sizeof key);
     kvEntry *e = NULL;
@@ -135,7 +141,40 @@ tr_pid tr_whereis_global(tr_system *sys, const char *name) {
     return pid == 0 ? TR_ENOTFOUND : pid;
 }
 
+/* The public calls are counted as callers (TR_API_CALL), so that shutdown
+ * frees the connection only after they have left. */
+int tr_register_global(tr_system *sys, const char *name, tr_pid pid) {
+    if (!sys || !name)
+        return TR_EINVAL;
+    if (!sys->remote)
+        return TR_ENOTSUP;
+    if (!gname_ok(name))
+        return TR_EINVAL;
+    TR_API_CALL(sys, int, locked_register(sys->remote, name, pid));
+}
+
+int tr_unregister_global(tr_system *sys, const char *name) {
+    if (!sys || !name)
+        return TR_EINVAL;
+    if (!sys->remote)
+        return TR_ENOTSUP;
+    if (!gname_ok(name))
+        return TR_ENOTFOUND;
+    TR_API_CALL(sys, int, unregister_global(sys->remote, name));
+}
+
+tr_pid tr_whereis_global(tr_system *sys, const char *name) {
+    if (!sys || !name)
+        return TR_EINVAL;
+    if (!sys->remote)
+        return TR_ENOTSUP;
+    if (!gname_ok(name))
+        return TR_EINVAL;
+    TR_API_CALL(sys, tr_pid, whereis_global(sys->remote, name));
+}
+
 void tr_gnames_refresh(tr_remote *r) {
+    uv_mutex_lock(&r->names_lock);
     uv_mutex_lock(&r->lock);
     tr_vec names = {0};
     if (r->names.n && tr_vec_reserve(&names, r->names.n, sizeof(tr_gname)) == 0) {
@@ -148,26 +187,26 @@ void tr_gnames_refresh(tr_remote *r) {
         char key[TR_GNAME_MAX + 8], value[24];
         key_of(g->name, key, sizeof key);
         if (!tr_remote_local_alive(r, g->pid)) {
-            forget(r, g->name);
-            kvStore_Delete(r->kv, key);
+            if (forget(r, g->name, g->pid))
+                release(r, g->name, g->pid);
             continue;
         }
         snprintf(value, sizeof value, "%lld", (long long)g->pid);
         uint64_t rev;
         kvStore_PutString(&rev, r->kv, key, value);
     }
+    uv_mutex_unlock(&r->names_lock);
     tr_vec_free(&names);
 }
 
 void tr_gnames_drop_all(tr_remote *r) {
+    uv_mutex_lock(&r->names_lock);
     uv_mutex_lock(&r->lock);
     tr_vec names = r->names;
     memset(&r->names, 0, sizeof names);
     uv_mutex_unlock(&r->lock);
-    for (uint32_t i = 0; i < names.n; i++) {
-        char key[TR_GNAME_MAX + 8];
-        key_of(TR_VEC_AT(&names, tr_gname, i).name, key, sizeof key);
-        kvStore_Delete(r->kv, key);
-    }
+    for (uint32_t i = 0; i < names.n; i++)
+        release(r, TR_VEC_AT(&names, tr_gname, i).name, TR_VEC_AT(&names, tr_gname, i).pid);
+    uv_mutex_unlock(&r->names_lock);
     tr_vec_free(&names);
 }

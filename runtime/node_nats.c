@@ -383,7 +383,7 @@ void tr_node_flush(tr_worker *w) {
     tr_remote *r = w->sys->remote;
     w->node_pending = 0;
     for (unsigned i = 0; i < out->ndests; i++)
-        if (out->bw[i].frames && r->nc)
+        if (out->bw[i].frames)
             publish(r, out->node[i], &out->bw[i]);
     out->ndests = 0;
 }
@@ -420,7 +420,7 @@ static int undeliverable(tr_remote *r, tr_worker *w, tr_msg *m, int reason) {
 
 int tr_node_route(tr_system *sys, tr_worker *w, unsigned node, tr_msg *m) {
     tr_remote *r = sys->remote;
-    if (!r->nc || !tr_remote_node_up(r, node)) /* (no connection: closed at the end) */
+    if (atomic_load(&r->closing) || !tr_remote_node_up(r, node))
         return undeliverable(r, w, m, TR_ENODEDOWN);
     if (m->size > r->max_frame) {
         if (tr_msg_is_request(m))
@@ -609,26 +609,26 @@ static void lib_init(void) {
         abort(); /* as libuv itself does when a mutex cannot be made */
 }
 
-static void lib_hold(tr_remote *r) {
+static void lib_hold(void) {
     uv_once(&lib_once, lib_init);
     uv_mutex_lock(&lib_lock);
     if (lib_nodes++ == 0)
         nats_Open(-1);
     uv_mutex_unlock(&lib_lock);
-    r->lib_held = 1;
 }
 
-/* After every NATS object of r is destroyed. */
-static void lib_release(tr_remote *r) {
-    if (!r->lib_held)
-        return;
-    r->lib_held = 0;
+/* After every NATS object of the node is destroyed. */
+static void lib_release(void) {
     uv_mutex_lock(&lib_lock);
     if (--lib_nodes == 0)
         nats_CloseAndWait(2000);
     uv_mutex_unlock(&lib_lock);
 }
 
+/* Ends r's traffic: the heartbeat stops, the node says goodbye, the
+ * connection closes and its callbacks are over, so no frame is delivered
+ * after it. The NATS objects stay, closed (their calls fail), until
+ * remote_free: API calls still under way may use them. */
 static void remote_close(tr_remote *r) {
     if (r->beat_started) {
         uv_mutex_lock(&r->lock);
@@ -652,26 +652,25 @@ static void remote_close(tr_remote *r) {
         uv_sem_wait(&r->conn_closed);
     }
     tr_pool_local_flush(&r->sys->pool, &r->pool); /* the delivery thread's blocks */
+}
+
+/* Destroys what remote_open made, lets the NATS library go, and frees r:
+ * after remote_close, and once no API call can be using r. */
+static void remote_free(tr_remote *r) {
     natsSubscription_Destroy(r->frames);
     natsSubscription_Destroy(r->beats);
-    r->frames = r->beats = NULL;
     kvStore_Destroy(r->kv);
     kvStore_Destroy(r->ids);
     jsCtx_Destroy(r->js);
-    r->kv = r->ids = NULL;
-    r->js = NULL;
     natsConnection_Destroy(r->nc);
-    r->nc = NULL;
-    lib_release(r);
-}
-
-static void remote_free(tr_remote *r) {
+    lib_release();
     for (unsigned i = 0; i < TR_NODE_IDS; i++)
         tr_vec_free(&r->related[i]);
     tr_vec_free(&r->names);
     uv_sem_destroy(&r->conn_closed);
     uv_sem_destroy(&r->subs_done);
     uv_cond_destroy(&r->cond);
+    uv_mutex_destroy(&r->names_lock);
     uv_mutex_destroy(&r->lock);
     free(r);
 }
@@ -680,28 +679,16 @@ static tr_remote *remote_new(tr_system *sys, const tr_node_config *cfg) {
     tr_remote *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
-    if (uv_mutex_init(&r->lock) != 0) {
-        free(r);
-        return NULL;
-    }
-    if (uv_cond_init(&r->cond) != 0) {
-        uv_mutex_destroy(&r->lock);
-        free(r);
-        return NULL;
-    }
-    if (uv_sem_init(&r->subs_done, 0) != 0) {
-        uv_cond_destroy(&r->cond);
-        uv_mutex_destroy(&r->lock);
-        free(r);
-        return NULL;
-    }
-    if (uv_sem_init(&r->conn_closed, 0) != 0) {
-        uv_sem_destroy(&r->subs_done);
-        uv_cond_destroy(&r->cond);
-        uv_mutex_destroy(&r->lock);
-        free(r);
-        return NULL;
-    }
+    if (uv_mutex_init(&r->lock) != 0)
+        goto fail_lock;
+    if (uv_mutex_init(&r->names_lock) != 0)
+        goto fail_names_lock;
+    if (uv_cond_init(&r->cond) != 0)
+        goto fail_cond;
+    if (uv_sem_init(&r->subs_done, 0) != 0)
+        goto fail_subs_done;
+    if (uv_sem_init(&r->conn_closed, 0) != 0)
+        goto fail_conn_closed;
     r->sys = sys;
     snprintf(r->cluster, sizeof r->cluster, "%s", cfg->cluster ? cfg->cluster : "troupe");
     snprintf(r->name, sizeof r->name, "%s", cfg->name ? cfg->name : "node");
@@ -709,6 +696,18 @@ static tr_remote *remote_new(tr_system *sys, const tr_node_config *cfg) {
     r->down_after_ms = cfg->down_after_ms ? cfg->down_after_ms : 4 * r->heartbeat_ms;
     r->max_frame = cfg->max_frame ? cfg->max_frame : 1u << 20;
     return r;
+
+fail_conn_closed:
+    uv_sem_destroy(&r->subs_done);
+fail_subs_done:
+    uv_cond_destroy(&r->cond);
+fail_cond:
+    uv_mutex_destroy(&r->names_lock);
+fail_names_lock:
+    uv_mutex_destroy(&r->lock);
+fail_lock:
+    free(r);
+    return NULL;
 }
 
 /* Connects, claims an id, subscribes, announces itself. Returns the id or
@@ -768,7 +767,7 @@ static int node_start(tr_system *sys, const tr_node_config *cfg) {
     tr_remote *r = remote_new(sys, cfg);
     if (!r)
         return TR_ENOMEM;
-    lib_hold(r);
+    lib_hold();
     int id = remote_open(r, cfg);
     if (id < 0) {
         remote_close(r);
@@ -803,8 +802,7 @@ void tr_node_free(tr_system *sys) {
         free(out);
         sys->workers[i].node_out = NULL;
     }
-    if (sys->remote) {
-        remote_close(sys->remote); /* a system freed without finishing (create failed) */
+    if (sys->remote) { /* closed by tr_node_stop: a node's system always finishes */
         remote_free(sys->remote);
         sys->remote = NULL;
     }
@@ -816,18 +814,17 @@ unsigned tr_node_self(tr_system *sys) {
     return sys ? sys->node : 0;
 }
 
-int tr_node_up(tr_system *sys, unsigned node) {
-    if (!sys || !sys->remote || node == 0 || node > TR_NODE_MAX)
-        return 0;
+static int node_up(tr_system *sys, unsigned node) {
     return node == sys->node || atomic_load(&sys->remote->state[node]) == TR_NODE_UP;
 }
 
-int tr_node_stats_get(tr_system *sys, tr_node_stats *out) {
-    if (!sys || !out)
-        return TR_EINVAL;
-    tr_remote *r = sys->remote;
-    if (!r)
-        return TR_ENOTSUP;
+int tr_node_up(tr_system *sys, unsigned node) {
+    if (!sys || !sys->remote || node == 0 || node > TR_NODE_MAX)
+        return 0;
+    TR_API_CALL(sys, int, node_up(sys, node));
+}
+
+static int node_stats_get(tr_remote *r, tr_node_stats *out) {
     memset(out, 0, sizeof *out);
     out->frames_out = atomic_load(&r->frames_out);
     out->frames_in = atomic_load(&r->frames_in);
@@ -836,10 +833,18 @@ int tr_node_stats_get(tr_system *sys, tr_node_stats *out) {
     out->bad_frames = atomic_load(&r->bad_frames);
     out->dead_letters = atomic_load(&r->dead_letters);
     int64_t dropped = 0;
-    if (r->frames && natsSubscription_GetDropped(r->frames, &dropped) == NATS_OK)
+    if (natsSubscription_GetDropped(r->frames, &dropped) == NATS_OK)
         out->dead_letters += (uint64_t)dropped; /* batches libnats could not queue */
     out->nodes_down = atomic_load(&r->nodes_down);
     for (unsigned node = 1; node <= TR_NODE_MAX; node++)
         out->nodes_up += atomic_load(&r->state[node]) == TR_NODE_UP;
     return 0;
+}
+
+int tr_node_stats_get(tr_system *sys, tr_node_stats *out) {
+    if (!sys || !out)
+        return TR_EINVAL;
+    if (!sys->remote)
+        return TR_ENOTSUP;
+    TR_API_CALL(sys, int, node_stats_get(sys->remote, out));
 }

@@ -39,7 +39,10 @@ typedef struct tr_remote {
        once down stays down (its id names a dead incarnation). */
     _Atomic uint8_t state[TR_NODE_IDS];
     _Atomic uint64_t last_seen[TR_NODE_IDS]; /* ms, uv_hrtime's clock */
-    uv_mutex_t lock;                         /* guards what follows */
+    /* Held across a name's key-value calls (register, unregister, the
+       heartbeat's refresh), so they do not undo each other on this node. */
+    uv_mutex_t names_lock;
+    uv_mutex_t lock;             /* guards what follows */
     tr_vec related[TR_NODE_IDS]; /* local pids linked to or monitoring that node's actors */
     tr_vec names;                /* tr_gname */
     int stopping;
@@ -49,7 +52,6 @@ typedef struct tr_remote {
     uv_sem_t subs_done;   /* one post per subscription whose callbacks are over */
     uv_sem_t conn_closed; /* posted by the connection's last callback */
     _Atomic int closing;
-    int lib_held; /* counted among the nodes holding the NATS library (node_nats.c) */
     int nsubs;
     _Atomic uint64_t frames_out, frames_in, batches_out, batches_in, bad_frames, dead_letters;
     _Atomic uint32_t nodes_down;

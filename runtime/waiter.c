@@ -279,9 +279,15 @@ void tr_waiters_node_down(tr_system *sys, unsigned node) {
         for (uint32_t i = 0; chunk && i < TR_WAITER_CHUNK; i++) {
             tr_waiter *wt = &chunk[i];
             tr_pid to = atomic_load(&wt->asking);
+            if (to <= 0 || tr_pid_node(to) != node)
+                continue;
             tr_pid pid = tr_waiter_pid(wt);
-            if (to > 0 && tr_pid_node(to) == node && pid != TR_PID_NONE)
-                tr_ask_fail(sys, NULL, pid, atomic_load(&wt->ask_ref), to, TR_ENODEDOWN);
+            uint32_t ref = atomic_load(&wt->ask_ref);
+            /* Still that ask? A waiter reused meanwhile for an ask elsewhere
+               stored its ref before its target, so `asking` no longer says to
+               (an ask to the same node is as doomed). */
+            if (pid != TR_PID_NONE && atomic_load(&wt->asking) == to)
+                tr_ask_fail(sys, NULL, pid, ref, to, TR_ENODEDOWN);
         }
     }
 }

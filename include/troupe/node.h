@@ -21,11 +21,16 @@
  *               that restarts gets a new id (a new incarnation): pids of the
  *               old one stay dead, and mail to them is a counted dead letter.
  *               Ids run from 1 to TR_NODE_MAX and are reused only after the
- *               counter wraps, skipping ids still alive.
+ *               counter wraps, skipping ids still alive (a node that saw an
+ *               id's earlier incarnation go down takes the reuse for down
+ *               too: that needs 4,093 node starts within its lifetime).
  *   membership  each node refreshes its key ("node.<id>") and publishes a
  *               heartbeat every cfg.heartbeat_ms; a node not heard from for
  *               cfg.down_after_ms, one that says goodbye (tr_system_shutdown),
- *               and every node while this node's connection is down, is down.
+ *               and every other node when this node's connection drops, is
+ *               down, for good: down names an incarnation, and a node cut off
+ *               that way must restart to rejoin (the others have marked it
+ *               down too; its new incarnation gets a new id).
  *   down        when a node goes down, every local monitor of one of its
  *               actors gets TR_MSG_DOWN with reason TR_ENODEDOWN, and every
  *               local link to one gets the exit signal TR_ENODEDOWN (as
