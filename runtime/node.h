@@ -28,8 +28,8 @@ static inline int tr_node_is_remote(const tr_system *sys, unsigned node) {
 
 /* Frames m (consumed) for the node of `node`, on worker w (NULL: a plain
  * thread). Returns 0, or TR_ENOACTOR when that node is down or unknown (m
- * is then a counted dead letter; an ask fails and a LINK or MONITOR is
- * answered with TR_ENODEDOWN), TR_ETOOBIG, TR_ENOMEM. */
+ * is then a counted dead letter; a LINK or MONITOR is answered with
+ * TR_ENODEDOWN), TR_ETOOBIG, TR_ENOMEM. */
 int tr_node_route(tr_system *sys, tr_worker *w, unsigned node, tr_msg *m);
 
 /* Publishes what w's actors sent to other nodes in this turn. Owner. */

@@ -36,8 +36,9 @@
  *               local link to one gets the exit signal TR_ENODEDOWN (as
  *               Erlang's noconnection), and asks waiting on one (tr_ask, and
  *               an actor's tr_ask_async) fail with TR_ENODEDOWN. Mail to a
- *               down node is a dead letter: the send returns TR_ENOACTOR, an
- *               ask made then fails with TR_ENODEDOWN.
+ *               down node is a dead letter: a send or an ask to it returns
+ *               TR_ENOACTOR, as for any dead pid, and a link or monitor set
+ *               then fires at once with TR_ENODEDOWN.
  *   names       tr_register_global names a pid for the whole cluster (a key
  *               "name.<name>" in the bucket, held while the registering node
  *               is alive and the actor lives); tr_whereis_global finds it
