@@ -262,8 +262,6 @@ typedef struct adopt_args {
     tr_pid owner, listener;
 } adopt_args;
 
-/* A connection accepted elsewhere settles on w: it is announced to the
- * listener's owner, which it belongs to until tr_tcp_start. */
 /* A connection on w's loop with id, not registered yet; NULL when out of
  * memory. */
 static conn *conn_new(tr_worker *w, uint64_t id) {
@@ -291,6 +289,18 @@ static int conn_register(tr_worker *w, conn *c, tr_pid owner) {
     return 0;
 }
 
+/* Tells c's owner that c is there (type: ACCEPTED or CONNECTED). An owner
+ * that cannot be told (gone, or no memory for the message) leaves nobody to
+ * read c: it ends. */
+static void announce(tr_worker *w, conn *c, uint32_t type, int64_t value) {
+    if (tell(w, &c->s, c->s.owner, type, value) != 0) {
+        c->s.owner = TR_PID_NONE; /* nobody to tell */
+        conn_end(w, c, 0);
+    }
+}
+
+/* A connection accepted elsewhere settles on w: it is announced to the
+ * listener's owner, which it belongs to until tr_tcp_start. */
 static void adopt(tr_worker *w, const adopt_args *a) {
     conn *c = conn_new(w, a->id);
     if (!c) {
@@ -302,12 +312,8 @@ static void adopt(tr_worker *w, const adopt_args *a) {
         conn_close_handle(&c->s.h);
         return;
     }
-    if (conn_register(w, c, a->owner) != 0)
-        return;
-    if (tell(w, &c->s, a->owner, TR_MSG_TCP_ACCEPTED, a->listener) != 0) {
-        c->s.owner = TR_PID_NONE; /* nobody to tell */
-        conn_end(w, c, 0);
-    }
+    if (conn_register(w, c, a->owner) == 0)
+        announce(w, c, TR_MSG_TCP_ACCEPTED, a->listener);
 }
 
 static void run_adopt(tr_worker *w, void *data, size_t size) {
@@ -338,17 +344,22 @@ static void on_connected(uv_connect_t *req, int status) {
         conn_end(w, c, close_reason(status));
         return;
     }
-    tell(w, &c->s, c->s.owner, TR_MSG_TCP_CONNECTED, 0);
     c->started = 1;
-    conn_update_reading(c);
+    announce(w, c, TR_MSG_TCP_CONNECTED, 0);
+    if (!c->s.ended)
+        conn_update_reading(c);
 }
 
 static void run_connect(tr_worker *w, void *data, size_t size) {
     connect_args a;
     memcpy(&a, data, size);
     conn *c = conn_new(w, a.id);
-    if (!c || conn_register(w, c, a.owner) != 0)
-        return; /* no memory: its owner hears nothing but that it never connects */
+    if (!c || conn_register(w, c, a.owner) != 0) { /* no memory: the owner hears it */
+        sock gone = {.sys = w->sys, .pid = io_pid(a.id)};
+        tell(w, &gone, a.owner, TR_MSG_TCP_ERROR, TR_ENOMEM);
+        tell(w, &gone, a.owner, TR_MSG_TCP_CLOSED, TR_ENOMEM);
+        return;
+    }
     int rc = uv_tcp_connect(&c->connecting, &c->tcp, (struct sockaddr *)&a.addr, on_connected);
     if (rc < 0)
         conn_end(w, c, close_reason(rc));
@@ -580,12 +591,19 @@ int tr_tcp_write(tr_system *sys, tr_pid conn_pid, const void *data, size_t size)
 }
 
 /* A write to a connection the peer has reset raises SIGPIPE, which would
- * end the process: unless the program has a handler of its own, it is
- * ignored, and the error arrives as TR_ECONNRESET instead. */
-static void ignore_sigpipe(void) {
+ * end the process: unless the program has a handler of its own when the
+ * process makes its first socket, it is ignored, and the error arrives as
+ * TR_ECONNRESET instead. */
+static uv_once_t sigpipe_once = UV_ONCE_INIT;
+
+static void ignore_sigpipe_now(void) {
     struct sigaction old;
     if (sigaction(SIGPIPE, NULL, &old) == 0 && old.sa_handler == SIG_DFL)
         signal(SIGPIPE, SIG_IGN);
+}
+
+static void ignore_sigpipe(void) {
+    uv_once(&sigpipe_once, ignore_sigpipe_now);
 }
 
 /* Has a socket made, by the command fn with args (size bytes, holding the

@@ -45,9 +45,10 @@
  * Erlang's gen_tcp does by default; what it writes afterwards is a dead
  * letter. A peer that wants every answer reads them before it closes.
  *
- * SIGPIPE: the first tr_tcp_listen sets SIGPIPE to be ignored unless the
- * program has installed a handler (a write to a reset peer would otherwise
- * end the process); such a write is reported as TR_ECONNRESET.
+ * SIGPIPE: the process's first tr_tcp_listen or tr_tcp_connect sets SIGPIPE
+ * to be ignored unless the program has installed a handler by then (a write
+ * to a reset peer would otherwise end the process); such a write is reported
+ * as TR_ECONNRESET.
  *
  * Addresses are numeric IPv4 or IPv6 ("127.0.0.1", "::1", "0.0.0.0"). */
 #ifndef TROUPE_TCP_H
@@ -92,10 +93,11 @@ TR_API int tr_tcp_is_socket(tr_pid pid);
 TR_API int tr_tcp_listen(tr_system *sys, const char *host, int port, tr_pid owner, tr_pid *listener,
                          int *bound_port);
 
-/* Connects to host:port from a worker picked in turn, for owner, which gets
- * TR_MSG_TCP_CONNECTED when the connection is up (reading starts then), or
- * TR_MSG_TCP_ERROR and TR_MSG_TCP_CLOSED with TR_ECONNREFUSED (nobody
- * listens), TR_ESYS (another failure) if it cannot be made. Stores the
+/* Connects to host:port from the calling actor's worker (a worker picked in
+ * turn from a plain thread), for owner, which gets TR_MSG_TCP_CONNECTED when
+ * the connection is up (reading starts then), or TR_MSG_TCP_ERROR and
+ * TR_MSG_TCP_CLOSED with TR_ECONNREFUSED (nobody listens), TR_ENOMEM, or
+ * TR_ESYS (another failure) if it cannot be made. Stores the
  * connection's pid in *conn at once: writes to it before it is up wait for
  * it, in order. The connection closes when owner exits. Errors: TR_EINVAL
  * (sys, host or conn NULL, host not numeric, port not 1..65535, owner not a
