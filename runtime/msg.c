@@ -120,6 +120,16 @@ __attribute__((always_inline)) inline void tr_outbox_flush(tr_worker *w) {
         tr_sched_ready(w->sys, w, w->out_to, 1);
 }
 
+/* Appends m to the chain in w's outbox; counted: it is counted in a BLOCK
+ * mailbox's depth when the chain leaves. */
+static inline __attribute__((always_inline)) void outbox_append(tr_worker *w, tr_msg *m,
+                                                                uint32_t counted) {
+    m->flags |= counted ? TR_MSGF_COUNTED : 0;
+    atomic_store_explicit(&w->out_last->node.next, &m->node, memory_order_relaxed);
+    w->out_last = m;
+    w->out_counted += counted;
+}
+
 /* tr_msg_deliver past the outbox's fast path: looks the receiver up. */
 static __attribute__((noinline)) int deliver_lookup(tr_system *sys, tr_worker *w, tr_pid to,
                                                     tr_msg *m) {
@@ -145,14 +155,12 @@ static __attribute__((noinline)) int deliver_lookup(tr_system *sys, tr_worker *w
        (which takes every actor's send), go out as one chain. */
     if (w && atomic_load_explicit(&w->in_callback, memory_order_relaxed) &&
         (!cap || (m->kind == TR_KIND_USER && a->spec->overflow == TR_OVERFLOW_BLOCK))) {
-        if (cap)
-            m->flags |= TR_MSGF_COUNTED;
         if (w->out_first && w->out_pid == to) { /* a reply or signal to the same receiver */
-            atomic_store_explicit(&w->out_last->node.next, &m->node, memory_order_relaxed);
-            w->out_last = m;
-            w->out_counted += cap != 0;
+            outbox_append(w, m, cap != 0);
             return 0;
         }
+        if (cap)
+            m->flags |= TR_MSGF_COUNTED;
         tr_outbox_flush(w);
         w->out_to = a;
         w->out_pid = to;
@@ -193,11 +201,7 @@ int tr_msg_deliver(tr_system *sys, tr_worker *w, tr_pid to, tr_msg *m) {
        is a dead letter when popped (m->to no longer names it). */
     if (w && w->out_first && to == w->out_pid && w->out_join && m->kind == TR_KIND_USER &&
         !(m->flags & TR_MSGF_REPLY)) {
-        uint32_t counted = w->out_join == TR_OUT_JOIN_COUNTED;
-        m->flags |= counted ? TR_MSGF_COUNTED : 0;
-        atomic_store_explicit(&w->out_last->node.next, &m->node, memory_order_relaxed);
-        w->out_last = m;
-        w->out_counted += counted;
+        outbox_append(w, m, w->out_join == TR_OUT_JOIN_COUNTED);
         return 0;
     }
     return deliver_lookup(sys, w, to, m);
