@@ -131,13 +131,12 @@ static void overflow_flush(tr_worker *w) {
  * share. */
 static void local_push(tr_worker *w, tr_actor *a) {
     tr_system *sys = w->sys;
-    if (w->overflowing || !tr_runq_put(&w->runq, a)) {
-        if (!w->overflowing && !w->in_loop) {
-            tr_actor *half[TR_RUNQ_SIZE / 2];
-            uint32_t n = tr_runq_grab(&w->runq, half, TR_RUNQ_SIZE / 2);
-            tr_globalq_push(&sys->globalq, half, n, a);
-            goto share;
-        }
+    int queued = !w->overflowing && tr_runq_put(&w->runq, a);
+    if (!queued && !w->overflowing && !w->in_loop) { /* spill the older half */
+        tr_actor *half[TR_RUNQ_SIZE / 2];
+        uint32_t n = tr_runq_grab(&w->runq, half, TR_RUNQ_SIZE / 2);
+        tr_globalq_push(&sys->globalq, half, n, a);
+    } else if (!queued) {
         w->overflowing = 1;
         w->overflow[w->noverflow++] = a;
         if (w->noverflow == TR_RUNQ_SIZE / 2 ||
@@ -146,7 +145,6 @@ static void local_push(tr_worker *w, tr_actor *a) {
               atomic_load_explicit(&sys->nsearching, memory_order_relaxed) > 0)))
             overflow_flush(w);
     }
-share:
     /* Share only work the owner will not get to next, and only with a worker
        that is asleep while none is already searching. */
     if (atomic_load_explicit(&sys->nparked, memory_order_relaxed) > 0 &&
@@ -198,6 +196,28 @@ static tr_actor *steal(tr_worker *w) {
     return NULL;
 }
 
+/* The next of w's own actors: the run-next slot (at most TR_RUNNEXT_MAX
+ * times in a row), then the ring and the pinned queue, the pinned one first
+ * every other turn so that neither starves the other. */
+static tr_actor *local_take(tr_worker *w, unsigned turn) {
+    tr_actor *a;
+    if (w->runnext && w->runnext_streak < TR_RUNNEXT_MAX) {
+        a = w->runnext;
+        w->runnext = NULL;
+        w->runnext_streak++;
+        return a;
+    }
+    w->runnext_streak = 0;
+    if (w->runnext) { /* it has had its streak: let the queue go first */
+        local_push(w, w->runnext);
+        w->runnext = NULL;
+    }
+    tr_runq *first = turn & 1 ? &w->pinned : &w->runq;
+    if ((a = tr_runq_get(first)))
+        return a;
+    return tr_runq_get(first == &w->runq ? &w->pinned : &w->runq);
+}
+
 static tr_actor *find_work(tr_worker *w) {
     tr_system *sys = w->sys;
     tr_actor *a;
@@ -212,21 +232,7 @@ static tr_actor *find_work(tr_worker *w) {
     if ((turn - w->global_turn >= TR_GLOBAL_EVERY || now - w->global_tick >= TR_GLOBAL_TICKS) &&
         (a = global_take(sys, w)))
         return a;
-    if (w->runnext && w->runnext_streak < TR_RUNNEXT_MAX) {
-        a = w->runnext;
-        w->runnext = NULL;
-        w->runnext_streak++;
-        return a;
-    }
-    w->runnext_streak = 0;
-    if (w->runnext) { /* it has had its streak: let the queue go first */
-        local_push(w, w->runnext);
-        w->runnext = NULL;
-    }
-    /* The ring, then pinned actors; but pinned ones first every other turn,
-       so that neither starves the other. */
-    tr_runq *first = turn & 1 ? &w->pinned : &w->runq;
-    if ((a = tr_runq_get(first)) || (a = tr_runq_get(first == &w->runq ? &w->pinned : &w->runq)))
+    if ((a = local_take(w, turn)))
         return a;
     if (w->overflowing) { /* the ring has drained: what came after it is next */
         overflow_flush(w);
@@ -269,13 +275,9 @@ static tr_actor *search(tr_worker *w) {
             break;
         if (tr_commands_pending(w)) { /* an unmute, say: it makes work here */
             tr_commands_run(w);
-            /* a socket's command may have delivered mail, which puts its
-               receiver in the run-next slot (tcp.c): take it before parking */
-            if ((a = w->runnext)) {
-                w->runnext = NULL;
-                break;
-            }
-            if ((a = tr_runq_get(&w->runq)) || (a = tr_runq_get(&w->pinned)))
+            /* a socket's command may have delivered mail (its receiver is in
+               the run-next slot: tcp.c): take it before parking */
+            if ((a = local_take(w, 0)))
                 break;
         }
     } while (uv_hrtime() < until &&

@@ -45,14 +45,20 @@ static void on_wake(uv_async_t *h) {
     (void)h;
 }
 
+/* Runs w's loop; actors it makes runnable meanwhile come from I/O
+ * (scheduler.c's local_push treats them apart). */
+static void run_loop(tr_worker *w, uv_run_mode mode) {
+    w->in_loop = 1;
+    uv_run(&w->loop, mode);
+    w->in_loop = 0;
+}
+
 /* Parks w until a waker, a timer or I/O wakes it (scheduler.h has the
  * protocol that keeps wake-ups from being lost). */
 static void park(tr_worker *w) {
     if (tr_sched_park_begin(w)) {
         uv_ref((uv_handle_t *)&w->wake); /* block until something happens */
-        w->in_loop = 1;
-        uv_run(&w->loop, UV_RUN_ONCE);
-        w->in_loop = 0;
+        run_loop(w, UV_RUN_ONCE);
         uv_unref((uv_handle_t *)&w->wake);
     }
     tr_sched_park_end(w); /* woken by a timer or I/O rather than by a waker */
@@ -94,11 +100,8 @@ static void worker_main(void *arg) {
         }
         tr_sched_run(w, a);
         if (atomic_load_explicit(&w->tick, memory_order_relaxed) % TR_POLL_EVERY == 0 &&
-            uv_loop_alive(&w->loop)) {
-            w->in_loop = 1;
-            uv_run(&w->loop, UV_RUN_NOWAIT);
-            w->in_loop = 0;
-        }
+            uv_loop_alive(&w->loop))
+            run_loop(w, UV_RUN_NOWAIT);
     }
     uv_mutex_lock(&sys->lock); /* no wake-up may reach a handle from here on */
     sys->loops_closing = 1;
