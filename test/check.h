@@ -4,19 +4,22 @@
  * and the expression (CHECK_EQ also prints both values, and the TR_E* name of
  * a value that is one). They may be used on any thread, actor callbacks
  * included: the process exits with status 1. RUN runs one test case and counts
- * it, and check_summary prints the "N passed, 0 failed" line at the end, so a
- * test that reaches it has passed every case.
+ * it (RUN_CASE: unless check_only names another), and check_summary prints
+ * the "N passed, 0 failed" line at the end, so a test that reaches it has
+ * passed every case. SANITIZED tells a sanitizer build.
  *
  * The helpers below the macros are what several tests share: a system of a
  * given shape, the end of a system with its final counters, spawns and
  * messages that must succeed, an actor that only idles, a pid that is
- * certainly dead, and a payload pattern. */
+ * certainly dead, a payload pattern, and a deterministic random sequence. */
 #ifndef TROUPE_TEST_CHECK_H
 #define TROUPE_TEST_CHECK_H
 
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <troupe.h>
 #include <uv.h>
@@ -58,7 +61,37 @@ static int check_cases;
         fflush(stdout);                                                                            \
     } while (0)
 
+/* The one case to run, for a test whose main sets it from its arguments
+ * (`test_x NAME` runs only the case NAME; check_summary fails if none has
+ * that name); NULL: every case. */
+static const char *check_only;
+
+/* RUN, unless check_only names another case. */
+#define RUN_CASE(test_case)                                                                        \
+    do {                                                                                           \
+        if (!check_only || strcmp(check_only, #test_case) == 0)                                    \
+            RUN(test_case);                                                                        \
+    } while (0)
+
+/* 1 in a build under AddressSanitizer or ThreadSanitizer (GCC's macros, or
+ * clang's __has_feature), else 0: tests scale their work down there, or skip
+ * what a sanitizer cannot run. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+#ifndef SANITIZED
+#define SANITIZED 0
+#endif
+
 static inline int check_summary(void) {
+    if (check_only && !check_cases) {
+        fprintf(stderr, "no case named %s\n", check_only);
+        return 1;
+    }
     printf("%d passed, 0 failed\n", check_cases);
     return 0;
 }
@@ -68,6 +101,16 @@ static inline uint64_t check_now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* xorshift64: the next of a pseudo-random sequence that is the same on every
+ * run; *state is the seed at first (never 0). */
+static inline uint64_t check_rand(uint64_t *state) {
+    uint64_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *state = x;
 }
 
 /* Waits (polling every millisecond) until cond holds; fails the test if it

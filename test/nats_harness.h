@@ -33,6 +33,9 @@
 #ifndef TROUPE_TEST_NATS_HARNESS_H
 #define TROUPE_TEST_NATS_HARNESS_H
 
+#include "check.h" /* check_now_ms */
+#include "net.h"   /* loopback sockets */
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -56,12 +59,6 @@
 
 #define NH_PATH 512
 #define NH_START_MS 5000 /* a server must accept connections within this */
-
-static inline uint64_t nh_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static inline void nh_sleep_ms(unsigned ms) {
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
@@ -204,7 +201,7 @@ static inline pid_t nh_spawn(const char *prog, char *const argv[], int in_fd, in
 /* Waits up to timeout_ms for pid to end; returns its wait status, or -1 if
  * it is still running (it is left running). */
 static inline int nh_wait_pid(pid_t pid, int timeout_ms) {
-    uint64_t end = nh_now_ms() + (uint64_t)timeout_ms;
+    uint64_t end = check_now_ms() + (uint64_t)timeout_ms;
     for (;;) {
         int status = 0;
         pid_t r = waitpid(pid, &status, WNOHANG);
@@ -212,7 +209,7 @@ static inline int nh_wait_pid(pid_t pid, int timeout_ms) {
             return status;
         if (r < 0 && errno != EINTR)
             return -1;
-        if (nh_now_ms() >= end)
+        if (check_now_ms() >= end)
             return -1;
         nh_sleep_ms(5);
     }
@@ -220,45 +217,12 @@ static inline int nh_wait_pid(pid_t pid, int timeout_ms) {
 
 /* ---- loopback sockets ---- */
 
-static inline struct sockaddr_in nh_loopback(int port) {
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    return a;
-}
-
-/* A loopback port that was free a moment ago (bound to port 0 and read
- * back), or -1. */
-static inline int nh_free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    struct sockaddr_in a = nh_loopback(0);
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
-
-/* A blocking TCP connection to 127.0.0.1:port with timeout_ms on every read
- * and write, or -1. */
+/* net_connect, with Nagle off (the raw client's short commands go at once),
+ * or -1. */
 static inline int nh_tcp_connect(int port, int timeout_ms) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = net_connect(port, timeout_ms);
     if (fd < 0)
         return -1;
-    struct sockaddr_in a = nh_loopback(port);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        close(fd);
-        return -1;
-    }
-    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     return fd;
@@ -481,7 +445,7 @@ typedef struct nh_server {
 /* Waits until 127.0.0.1:port accepts a connection: 0; -2 if pid exited
  * meanwhile (its status in *status); -1 after timeout_ms. */
 static inline int nh_wait_accepting(int port, pid_t pid, int timeout_ms, int *status) {
-    uint64_t end = nh_now_ms() + (uint64_t)timeout_ms;
+    uint64_t end = check_now_ms() + (uint64_t)timeout_ms;
     for (;;) {
         if (waitpid(pid, status, WNOHANG) == pid)
             return -2;
@@ -490,7 +454,7 @@ static inline int nh_wait_accepting(int port, pid_t pid, int timeout_ms, int *st
             close(fd);
             return 0;
         }
-        if (nh_now_ms() >= end)
+        if (check_now_ms() >= end)
             return -1;
         nh_sleep_ms(10);
     }
@@ -530,7 +494,7 @@ static inline int nh_start(nh_server *s, const nh_opts *o) {
         snprintf(server_key, sizeof server_key, "%s/server.key", s->dir);
     }
     for (int attempt = 0; attempt < 8; attempt++) {
-        s->port = nh_free_port();
+        s->port = net_free_port();
         if (s->port <= 0) {
             fprintf(stderr, "nats_harness: no free loopback port\n");
             return -1;
@@ -713,7 +677,7 @@ static inline int nh_take_line(char *buf, size_t *len, char *line, size_t size) 
 /* The next line from the child (without its newline) into line: 0; -1
  * after timeout_ms; -2 at EOF (the child closed its stdout or died). */
 static inline int nh_child_line(nh_child *c, char *line, size_t size, int timeout_ms) {
-    uint64_t end = nh_now_ms() + (uint64_t)timeout_ms;
+    uint64_t end = check_now_ms() + (uint64_t)timeout_ms;
     for (;;) {
         if (nh_take_line(c->buf, &c->len, line, size))
             return 0;
@@ -724,7 +688,7 @@ static inline int nh_child_line(nh_child *c, char *line, size_t size, int timeou
             c->len = 0;
             return 0;
         }
-        uint64_t now = nh_now_ms();
+        uint64_t now = check_now_ms();
         if (now >= end)
             return -1;
         struct pollfd p = {c->out_fd, POLLIN, 0};
@@ -748,9 +712,9 @@ static inline int nh_child_line(nh_child *c, char *line, size_t size, int timeou
 static inline int nh_child_expect(nh_child *c, const char *prefix, char *line, size_t size,
                                   int timeout_ms) {
     char buf[4096];
-    uint64_t end = nh_now_ms() + (uint64_t)timeout_ms;
+    uint64_t end = check_now_ms() + (uint64_t)timeout_ms;
     for (;;) {
-        uint64_t now = nh_now_ms();
+        uint64_t now = check_now_ms();
         int r = nh_child_line(c, buf, sizeof buf, now >= end ? 0 : (int)(end - now));
         if (r == 0 && strncmp(buf, prefix, strlen(prefix)) == 0) {
             if (line && size) {

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <uv.h>
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if SANITIZED
 #define PER_PRODUCER 100000 /* sanitizers run an order of magnitude slower */
 #else
 #define PER_PRODUCER 1000000

@@ -16,13 +16,6 @@
 
 static uint64_t g_rng = 0x9E3779B97F4A7C15ull;
 
-static uint64_t next_random(void) {
-    g_rng ^= g_rng << 13;
-    g_rng ^= g_rng >> 7;
-    g_rng ^= g_rng << 17;
-    return g_rng;
-}
-
 static char g_payload[MAX_PAYLOAD + MAX_FRAMES];
 
 /* A written batch: its frames and where each ends in the buffer. */
@@ -432,20 +425,20 @@ static void fuzz(void) {
         size_t size;
         if (iter % 4 == 3) {
             /* Random bytes, half of them behind a good header. */
-            size = next_random() % 64;
+            size = check_rand(&g_rng) % 64;
             size_t start = 0;
             if (iter % 8 == 3 && size >= sizeof good_header) {
                 memcpy(buf, good_header, sizeof good_header);
                 start = sizeof good_header;
             }
             for (size_t i = start; i < size; i++)
-                buf[i] = (char)next_random();
+                buf[i] = (char)check_rand(&g_rng);
         } else {
             /* A valid batch of a few frames, then some of its bytes changed. */
-            tr_batch_reset(&bw, (unsigned)next_random());
-            unsigned n = 1 + next_random() % 5;
+            tr_batch_reset(&bw, (unsigned)check_rand(&g_rng));
+            unsigned n = 1 + check_rand(&g_rng) % 5;
             for (unsigned i = 0; i < n; i++) {
-                uint64_t r = next_random();
+                uint64_t r = check_rand(&g_rng);
                 tr_frame f = {.kind = (uint8_t)r,
                               .flags = (uint8_t)(r >> 8),
                               .to = (tr_pid)((r >> (r % 63 + 1)) | 1),
@@ -453,15 +446,15 @@ static void fuzz(void) {
                               .type = (uint32_t)(r >> 5),
                               .ref = (uint32_t)(r >> 20),
                               .data = g_payload,
-                              .size = (uint32_t)(next_random() % 80)};
+                              .size = (uint32_t)(check_rand(&g_rng) % 80)};
                 CHECK_EQ(tr_batch_add(&bw, &f), 0);
             }
             size = bw.buf.size;
             CHECK(size <= sizeof buf);
             memcpy(buf, bw.buf.data, size);
-            unsigned changes = 1 + next_random() % 4;
+            unsigned changes = 1 + check_rand(&g_rng) % 4;
             for (unsigned c = 0; c < changes; c++) {
-                uint64_t r = next_random();
+                uint64_t r = check_rand(&g_rng);
                 size_t at = (size_t)(r >> 16) % size;
                 switch (r % 4) {
                 case 0: buf[at] = (char)(r >> 8); break;

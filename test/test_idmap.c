@@ -20,13 +20,6 @@ static unsigned g_count, g_live;
 
 static uint64_t g_rng = 0x243F6A8885A308D3ull;
 
-static uint64_t next_random(void) {
-    g_rng ^= g_rng << 13;
-    g_rng ^= g_rng >> 7;
-    g_rng ^= g_rng << 17;
-    return g_rng;
-}
-
 static void ref_reset(void) {
     memset(g_present, 0, sizeof g_present);
     g_count = g_live = 0;
@@ -145,7 +138,7 @@ static void sequential_ids(void) {
         for (unsigned k = 0; k < n / 2; k++)
             order[k] = 2 * k + 1;
         for (unsigned k = n / 2 - 1; k > 0; k--) {
-            unsigned j = (unsigned)(next_random() % (k + 1)), t = order[k];
+            unsigned j = (unsigned)(check_rand(&g_rng) % (k + 1)), t = order[k];
             order[k] = order[j];
             order[j] = t;
         }
@@ -174,15 +167,15 @@ static void random_operations(void) {
     for (unsigned i = 0; i < 4000; i++) {
         uint64_t id;
         do
-            id = next_random();
+            id = check_rand(&g_rng);
         while (id == 0);
         ref_add(id);
     }
     for (unsigned step = 0; step < 200000; step++) {
         /* a universe that grows: small maps first, then larger ones */
         unsigned universe = step < 20000 ? 40 : step < 60000 ? 400 : 4000;
-        unsigned i = (unsigned)(next_random() % universe);
-        unsigned op = (unsigned)(next_random() % 8);
+        unsigned i = (unsigned)(check_rand(&g_rng) % universe);
+        unsigned op = (unsigned)(check_rand(&g_rng) % 8);
         if (op < 4) {
             if (!g_present[i])
                 put(&m, i);
@@ -218,7 +211,7 @@ static void colliding_ids(void) {
         ref_reset();
         /* 15 ids whose homes are 30, 31 and 0: one cluster across the end */
         while (g_count < 15) {
-            uint64_t id = next_random() | 1;
+            uint64_t id = check_rand(&g_rng) | 1;
             if (home_of(id, mask) == homes[g_count % 3])
                 ref_add(id);
         }
@@ -230,7 +223,7 @@ static void colliding_ids(void) {
         for (unsigned left = g_count; left > 0; left--) {
             unsigned i;
             do
-                i = (unsigned)(next_random() % g_count);
+                i = (unsigned)(check_rand(&g_rng) % g_count);
             while (!g_present[i]);
             removal(&m, i);
             check_all(&m);

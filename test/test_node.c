@@ -70,12 +70,6 @@
 #include <string.h>
 #include <troupe/node.h>
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SANITIZED 1
-#else
-#define SANITIZED 0
-#endif
-
 enum {
     WATCHDOG_MS = 20000, /* any single wait: far beyond what it needs */
     CHILD_START_MS = 20000,
@@ -720,7 +714,7 @@ static void start_errors(void) {
     }
     /* Nobody at the address; then the right one, on the same system. */
     char url[64];
-    snprintf(url, sizeof url, "nats://127.0.0.1:%d", nh_free_port());
+    snprintf(url, sizeof url, "nats://127.0.0.1:%d", net_free_port());
     cfg = node_cfg(url, "t_start", NULL);
     CHECK_EQ(tr_node_start(sys, &cfg), TR_ECONNREFUSED);
     CHECK_EQ(tr_node_self(sys), 0);
@@ -1622,12 +1616,6 @@ static void hostile_frames(void) {
 #undef RAW
 }
 
-#define RUN_CASE(name)                                                                             \
-    do {                                                                                           \
-        if (!only || strcmp(only, #name) == 0)                                                     \
-            RUN(name);                                                                             \
-    } while (0)
-
 /* A build without NATS (TROUPE_WITH_NATS=OFF, or no libnats): every call
  * answers TR_ENOTSUP. Returns whether that is this build. */
 static int built_without_nats(void) {
@@ -1658,7 +1646,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     NH_REQUIRE_SERVER();
-    const char *only = argc > 1 ? argv[1] : NULL;
+    check_only = argc > 1 ? argv[1] : NULL;
     CHECK_EQ(nh_start(&g_srv, NULL), 0);
     RUN_CASE(start_errors);
     RUN_CASE(auth_token);

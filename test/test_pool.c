@@ -89,7 +89,7 @@ static void test_random_walk(void) {
     uint64_t rng = 88172645463325252u;
     size_t mags = 0;
     for (int run = 0; run < 4000; run++) {
-        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        check_rand(&rng);
         int len = (int)(rng % 300), alloc = (rng >> 32) % 2;
         for (int i = 0; i < len; i++) {
             if (alloc && n < MANY) {

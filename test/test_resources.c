@@ -148,15 +148,7 @@ static void no_threads(void) {
     }
 }
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define HAVE_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define HAVE_SANITIZER 1
-#endif
-#endif
-
-#ifndef HAVE_SANITIZER
+#if !SANITIZED
 static long vm_size_kb(void) {
     FILE *f = fopen("/proc/self/status", "r");
     CHECK(f != NULL);
@@ -175,7 +167,7 @@ static long vm_size_kb(void) {
  * try: the start fails at the ticker, then at each worker thread in turn,
  * until all fit. (Sanitizers reserve terabytes of address space: not there.) */
 static void some_threads(void) {
-#ifdef HAVE_SANITIZER
+#if SANITIZED
     printf("  skipped under a sanitizer\n");
 #else
     tr_system_config cfg = config();

@@ -19,6 +19,7 @@
  * waits are for conditions, and the one sleep (GATE_HOLD_MS) only gives a
  * faulty socket time to show itself. `test_tcp NAME` runs one case. */
 #include "check.h"
+#include "net.h"
 #include "worker.h" /* TR_ID_WORKER_SHIFT, TR_NODE_SHIFT, TR_IO_NODE: which worker a socket is on */
 
 #include <troupe/tcp.h>
@@ -34,12 +35,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SANITIZED 1
-#else
-#define SANITIZED 0
-#endif
 
 enum { WATCHDOG_MS = 30000 }; /* every wait: far beyond what any case needs */
 
@@ -70,40 +65,11 @@ static size_t stream_mismatches(const unsigned char *b, size_t n, uint64_t at, u
     return bad;
 }
 
-static struct sockaddr_in loopback(int port) {
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    return a;
-}
-
-static void set_timeouts(int fd, int ms) {
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    CHECK_EQ(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
-    CHECK_EQ(setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv), 0);
-}
-
-/* connect() to 127.0.0.1:port: 0 and the socket in *fd, or the errno. */
-static int try_connect(int port, int *fd) {
-    *fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    CHECK(*fd >= 0);
-    set_timeouts(*fd, WATCHDOG_MS);
-    struct sockaddr_in a = loopback(port);
-    if (connect(*fd, (struct sockaddr *)&a, sizeof a) == 0)
-        return 0;
-    int err = errno;
-    close(*fd);
-    *fd = -1;
-    return err;
-}
-
 /* A blocking client whose every read and write gives up (failing the test)
  * after the watchdog. */
 static int client_connect(int port) {
-    int fd;
-    CHECK_EQ(try_connect(port, &fd), 0);
+    int fd = net_connect(port, WATCHDOG_MS);
+    CHECK(fd >= 0);
     return fd;
 }
 
@@ -201,13 +167,13 @@ static unsigned connect_until_refused(int port) {
     unsigned through = 0;
     for (uint64_t end = check_now_ms() + WATCHDOG_MS;; uv_sleep(1)) {
         CHECK(check_now_ms() < end);
-        int fd, err = try_connect(port, &fd);
-        if (err == ECONNREFUSED)
+        int fd = net_connect(port, WATCHDOG_MS);
+        if (fd == -ECONNREFUSED)
             return through;
         through++;
-        if (err == ECONNRESET) /* the listener closed during the handshake */
+        if (fd == -ECONNRESET) /* the listener closed during the handshake */
             continue;
-        CHECK_EQ(err, 0);
+        CHECK(fd >= 0);
         close(fd);
     }
 }
@@ -1065,7 +1031,7 @@ static void unread_echo_stalls_the_writer(void) {
     int small = 64 << 10;
     CHECK_EQ(setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
     CHECK_EQ(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
-    struct sockaddr_in a = loopback(port);
+    struct sockaddr_in a = net_loopback(port);
     CHECK_EQ(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
     set_nonblocking(fd);
     enum { CHUNK = 64 << 10 };
@@ -1340,7 +1306,7 @@ static void listen_on_ipv6_loopback(tr_system *sys, tr_pid keeper) {
     CHECK(port > 0);
     int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
     CHECK(fd >= 0);
-    set_timeouts(fd, WATCHDOG_MS);
+    CHECK_EQ(net_set_timeouts(fd, WATCHDOG_MS), 0);
     a6.sin6_port = htons((uint16_t)port);
     CHECK_EQ(connect(fd, (struct sockaddr *)&a6, sizeof a6), 0);
     CHECK_WAIT_UNTIL(atomic_load(&g_keep.accepted) == accepted + 1, WATCHDOG_MS);
@@ -1380,7 +1346,7 @@ static void errors(void) {
     /* a port already taken: by a plain socket, then by troupe itself */
     int taken = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     CHECK(taken >= 0);
-    struct sockaddr_in a = loopback(0);
+    struct sockaddr_in a = net_loopback(0);
     CHECK_EQ(bind(taken, (struct sockaddr *)&a, sizeof a), 0);
     CHECK_EQ(listen(taken, 4), 0);
     socklen_t alen = sizeof a;
@@ -1640,13 +1606,8 @@ static void client_connect_round_trip(void) {
    write made before it failed is a dead letter. Bad arguments. */
 static void client_connect_refused(void) {
     dial_reset();
-    int fd = socket(AF_INET, SOCK_STREAM, 0); /* a port that was just free */
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof sin;
-    CHECK_EQ(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
-    CHECK_EQ(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-    close(fd);
-    int port = ntohs(sin.sin_port);
+    int port = net_free_port();
+    CHECK(port > 0);
     tr_system *sys = check_system(2, 64);
     CHECK(tr_spawn(sys, &dial_spec, &port) > 0);
     tr_system_stats st = finish(sys); /* the dialer exits on CLOSED */
@@ -1671,15 +1632,8 @@ static void client_connect_refused(void) {
     check_finish(s2);
 }
 
-/* `test_tcp NAME` runs only the case NAME. */
-#define RUN_CASE(name)                                                                             \
-    do {                                                                                           \
-        if (!only || strcmp(only, #name) == 0)                                                     \
-            RUN(name);                                                                             \
-    } while (0)
-
 int main(int argc, char **argv) {
-    const char *only = argc > 1 ? argv[1] : NULL;
+    check_only = argc > 1 ? argv[1] : NULL; /* `test_tcp NAME` runs only the case NAME */
     /* SIGPIPE keeps its default action, as in a program that never heard of
        it: a runtime write to a reset peer must not kill the process (the
        clients here send with MSG_NOSIGNAL). */

@@ -64,13 +64,6 @@ static stamp stamp_of(tr_msg *m) {
         }                                                                                          \
     } while (0)
 
-static uint64_t next_random(uint64_t *s) {
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
 /* check_finish, with a watchdog on the wait: a system that does not stop by
  * itself within 30 s fails the test instead of hanging it. */
 static tr_system_stats finish(tr_system *sys) {
@@ -143,8 +136,8 @@ static int many_receive(tr_ctx *cx, void *state, tr_msg *m) {
         int64_t k = tr_msg_i64(m);
         *rng = 0x9E3779B97F4A7C15ull * (uint64_t)(k + 1);
         for (int64_t j = 0; j < MANY_EACH; j++) {
-            uint32_t delay = 1 + (uint32_t)(next_random(rng) % 200);
-            tr_pid to = g_many[next_random(rng) % MANY_ACTORS];
+            uint32_t delay = 1 + (uint32_t)(check_rand(rng) % 200);
+            tr_pid to = g_many[check_rand(rng) % MANY_ACTORS];
             stamp s = stamp_in(delay, k * MANY_EACH + j);
             CHECK_EQ(tr_send_after(cx, delay, to, MSG_STAMP, &s, sizeof s, NULL), 0);
         }
@@ -691,7 +684,7 @@ static void system_send_after_one_shot(void) {
     tr_pid p = check_spawn(sys, &plain_spec, NULL);
     uint64_t rng = 12345;
     for (int64_t i = 1; i < PLAIN_N; i++) {
-        uint32_t delay = (uint32_t)(next_random(&rng) % 60);
+        uint32_t delay = (uint32_t)(check_rand(&rng) % 60);
         stamp s = stamp_in(delay, i);
         CHECK_EQ(tr_system_send_after(sys, delay, 0, p, MSG_STAMP, &s, sizeof s, NULL), 0);
     }
@@ -1174,7 +1167,7 @@ static int player_receive(tr_ctx *cx, void *state, tr_msg *m) {
         int k = (int)tr_msg_i64(m);
         p->partner = g_players[k ^ 1];
         for (int i = 0; i < PAIR_TIMERS; i++) {
-            uint32_t delay = 1 + (uint32_t)(next_random(&p->rng) % 50);
+            uint32_t delay = 1 + (uint32_t)(check_rand(&p->rng) % 50);
             tr_pid to = i % 2 ? p->partner : tr_self(cx);
             stamp s = stamp_in(delay, k);
             CHECK_EQ(tr_send_after(cx, delay, to, MSG_STAMP, &s, sizeof s, NULL), 0);
