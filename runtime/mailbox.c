@@ -211,8 +211,8 @@ int tr_mailbox_took(tr_system *sys, tr_worker *w, tr_actor *a) {
 /* ---- the API ---- */
 
 static int actor_stats(tr_system *sys, tr_pid pid, tr_mailbox_stats *out) {
-    tr_actor *a = tr_pid_node(pid) == sys->node ? tr_table_lookup(&sys->table, pid) : NULL;
-    if (!a || atomic_load(&a->pid) != pid)
+    tr_actor *a = tr_live_actor(sys, pid);
+    if (!a)
         return TR_ENOACTOR;
     memset(out, 0, sizeof *out);
     out->capacity = atomic_load_explicit(&a->capacity, memory_order_relaxed);

@@ -74,14 +74,8 @@ void tr_names_drop_pid(tr_names *n, tr_pid pid) {
     uv_mutex_unlock(&n->lock);
 }
 
-static int pid_live(tr_system *sys, tr_pid pid) {
-    tr_actor *a =
-        pid > 0 && tr_pid_node(pid) == sys->node ? tr_table_lookup(&sys->table, pid) : NULL;
-    return a && atomic_load(&a->pid) == pid;
-}
-
 static int name_register(tr_system *sys, const char *name, tr_pid pid) {
-    if (!pid_live(sys, pid))
+    if (!tr_live_actor(sys, pid))
         return TR_ENOACTOR;
     tr_name_entry *e = malloc(sizeof *e);
     if (!e)
@@ -104,7 +98,7 @@ static int name_register(tr_system *sys, const char *name, tr_pid pid) {
     }
     /* The actor may have exited after the check and missed the new name:
        then it is ours to remove (see actor_retire's order: pid, then named). */
-    if (!pid_live(sys, pid)) {
+    if (!tr_live_actor(sys, pid)) {
         names_remove(&sys->names, name, pid);
         return TR_ENOACTOR;
     }

@@ -16,13 +16,7 @@
 #include <string.h>
 
 static int gname_ok(const char *s) {
-    size_t n = 0;
-    for (; s[n]; n++)
-        if (n >= TR_GNAME_MAX ||
-            !((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') ||
-              (s[n] >= '0' && s[n] <= '9') || s[n] == '-' || s[n] == '_' || s[n] == '.'))
-            return 0;
-    return n > 0;
+    return tr_remote_name_ok(s, TR_GNAME_MAX, 1);
 }
 
 static void key_of(const char *name, char *key, size_t size) {
@@ -33,7 +27,7 @@ static void key_of(const char *name, char *key, size_t size) {
 static int holder_alive(tr_remote *r, tr_pid pid) {
     unsigned node = tr_pid_node(pid);
     if (node == r->id)
-        return tr_remote_local_alive(r, pid);
+        return tr_live_actor(r->sys, pid) != NULL;
     return pid > 0 && tr_remote_node_up(r, node);
 }
 
@@ -84,7 +78,7 @@ static void release(tr_remote *r, const char *name, tr_pid pid) {
 }
 
 static int register_global(tr_remote *r, const char *name, tr_pid pid) {
-    if (!tr_remote_local_alive(r, pid))
+    if (!tr_live_actor(r->sys, pid))
         return tr_pid_node(pid) == r->id ? TR_ENOACTOR : TR_EINVAL;
     char key[TR_GNAME_MAX + 8], value[24];
     key_of(name, key, sizeof key);
@@ -186,7 +180,7 @@ void tr_gnames_refresh(tr_remote *r) {
         tr_gname *g = &TR_VEC_AT(&names, tr_gname, i);
         char key[TR_GNAME_MAX + 8], value[24];
         key_of(g->name, key, sizeof key);
-        if (!tr_remote_local_alive(r, g->pid)) {
+        if (!tr_live_actor(r->sys, g->pid)) {
             if (forget(r, g->name, g->pid))
                 release(r, g->name, g->pid);
             continue;

@@ -68,14 +68,6 @@ int tr_remote_error(natsStatus s) {
     }
 }
 
-int tr_remote_local_alive(tr_remote *r, tr_pid pid) {
-    tr_system *sys = r->sys;
-    if (pid <= 0 || tr_pid_node(pid) != sys->node)
-        return 0;
-    tr_actor *a = tr_table_lookup(&sys->table, pid);
-    return a && atomic_load_explicit(&a->pid, memory_order_acquire) == pid;
-}
-
 static void subject_of(const tr_remote *r, unsigned node, char *out, size_t size) {
     snprintf(out, size, "%s.n.%u", r->cluster, node);
 }
@@ -129,7 +121,7 @@ static void related_compact(tr_remote *r, tr_vec *v) {
     qsort(p, v->n, sizeof *p, pid_order);
     uint32_t n = 0;
     for (uint32_t i = 0; i < v->n; i++)
-        if ((n == 0 || p[i] != p[n - 1]) && tr_remote_local_alive(r, p[i]))
+        if ((n == 0 || p[i] != p[n - 1]) && tr_live_actor(r->sys, p[i]))
             p[n++] = p[i];
     v->n = n;
 }
@@ -467,11 +459,12 @@ int tr_node_route(tr_system *sys, tr_worker *w, unsigned node, tr_msg *m) {
 
 /* ---- start and stop ---- */
 
-static int name_ok(const char *s, size_t max) {
+int tr_remote_name_ok(const char *s, size_t max, int dots) {
     size_t n = 0;
     for (; s[n]; n++)
-        if (n >= max || !((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') ||
-                          (s[n] >= '0' && s[n] <= '9') || s[n] == '-' || s[n] == '_'))
+        if (n >= max ||
+            !((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') ||
+              (s[n] >= '0' && s[n] <= '9') || s[n] == '-' || s[n] == '_' || (dots && s[n] == '.')))
             return 0;
     return n > 0;
 }
@@ -779,7 +772,7 @@ static int node_start(tr_system *sys, const tr_node_config *cfg) {
 }
 
 int tr_node_start(tr_system *sys, const tr_node_config *cfg) {
-    if (!sys || !cfg || !cfg->url || (cfg->cluster && !name_ok(cfg->cluster, 48)) ||
+    if (!sys || !cfg || !cfg->url || (cfg->cluster && !tr_remote_name_ok(cfg->cluster, 48, 0)) ||
         (cfg->name && strlen(cfg->name) >= 64))
         return TR_EINVAL;
     if (tr_in_callback())

@@ -57,8 +57,9 @@ typedef struct tr_remote {
     _Atomic uint32_t nodes_down;
 } tr_remote;
 
-/* Whether pid is a live actor of this node. Any thread. */
-int tr_remote_local_alive(tr_remote *r, tr_pid pid);
+/* Whether s is 1 to max letters, digits, '-', '_' (and '.' if dots): a
+ * name that is safe in a NATS subject or key. */
+int tr_remote_name_ok(const char *s, size_t max, int dots);
 
 /* Whether node is up; an id never seen is looked up in the bucket first
  * (a round trip, once per id). Any thread. */

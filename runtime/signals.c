@@ -23,10 +23,10 @@ void tr_signal_answer_dead(tr_system *sys, tr_worker *w, tr_pid from, tr_pid to,
         tr_signal_send(sys, w, to, from, TR_KIND_DOWN, reason, ref);
 }
 
-/* Marks a, which m is for, before the push, so the turn that pops m may
- * sort it first. */
-static void mark_signaled(tr_system *sys, tr_actor *a, tr_pid to) {
-    if (a && atomic_load_explicit(&a->pid, memory_order_acquire) == to) {
+/* Marks a (if live), which a signal is for, before the push, so the turn
+ * that pops the signal may sort it first. */
+static void mark_signaled(tr_system *sys, tr_actor *a) {
+    if (a) {
         atomic_store(&a->signaled, 1);
         if (atomic_load(&a->muted)) /* it must not wait for its receiver (mute.h, 5) */
             tr_command_rescan(sys);
@@ -37,7 +37,7 @@ int tr_signal_deliver(tr_system *sys, tr_worker *w, tr_msg *m) {
     tr_pid to = m->to, from = m->sender;
     int kind = m->kind;
     uint32_t ref = m->ref;
-    mark_signaled(sys, tr_table_lookup(&sys->table, to), to);
+    mark_signaled(sys, tr_live_actor(sys, to));
     int rc = tr_msg_deliver(sys, w, to, m);
     if (rc == TR_ENOACTOR)
         tr_signal_answer_dead(sys, w, from, to, kind, ref, TR_ENOACTOR);
@@ -47,9 +47,8 @@ int tr_signal_deliver(tr_system *sys, tr_worker *w, tr_msg *m) {
 int tr_signal_send(tr_system *sys, tr_worker *w, tr_pid from, tr_pid to, int kind, int reason,
                    uint32_t ref) {
     int remote = to > 0 && tr_node_is_remote(sys, tr_pid_node(to));
-    tr_actor *a = to > 0 && tr_pid_node(to) == sys->node ? tr_table_lookup(&sys->table, to) : NULL;
     int to_socket = tr_pid_node(to) == TR_IO_NODE; /* a socket watching its owner (tcp.h) */
-    if (!a && !to_socket && !remote) { /* not an actor of any node (a plain thread's address) */
+    if (!remote && !to_socket && !tr_live_actor(sys, to)) { /* dead, or a plain thread's */
         tr_signal_answer_dead(sys, w, from, to, kind, ref, TR_ENOACTOR);
         return TR_ENOACTOR;
     }
@@ -61,16 +60,12 @@ int tr_signal_send(tr_system *sys, tr_worker *w, tr_pid from, tr_pid to, int kin
     m->kind = (uint8_t)kind;
     m->sender = from;
     m->ref = ref;
+    m->to = to;
     if (remote) { /* a dead or unknown node answers a LINK or MONITOR itself */
-        m->to = to;
         atomic_store_explicit(&m->state, TR_MSG_SENT, memory_order_relaxed);
         return tr_node_route(sys, w, tr_pid_node(to), m);
     }
-    mark_signaled(sys, a, to);
-    int rc = tr_msg_deliver(sys, w, to, m);
-    if (rc == TR_ENOACTOR)
-        tr_signal_answer_dead(sys, w, from, to, kind, ref, TR_ENOACTOR);
-    return rc;
+    return tr_signal_deliver(sys, w, m);
 }
 
 /* m becomes an ordinary message of type for receive. */

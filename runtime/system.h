@@ -224,6 +224,16 @@ static inline void tr_api_leave(tr_system *sys, int slot) {
         return api_result_;                                                                        \
     } while (0)
 
+/* The block of the live actor pid names on this node, or NULL. The block may
+ * be reused as soon as the actor exits: whoever reads more of it checks
+ * a->pid again. Any thread. */
+static inline tr_actor *tr_live_actor(tr_system *sys, tr_pid pid) {
+    tr_actor *a = pid > 0 && tr_pid_node(pid) == atomic_load(&sys->node)
+                      ? tr_table_lookup(&sys->table, pid)
+                      : NULL;
+    return a && atomic_load_explicit(&a->pid, memory_order_acquire) == pid ? a : NULL;
+}
+
 /* Whether the system still takes sends, spawns and asks. */
 static inline int tr_sys_running(tr_system *sys) {
     return atomic_load_explicit(&sys->state, memory_order_relaxed) == TR_SYS_RUNNING;

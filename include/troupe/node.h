@@ -96,11 +96,13 @@ typedef struct tr_node_config {
  * first tr_spawn (pids made earlier would name no node): TR_EALREADY
  * otherwise, or when sys is a node already. Blocks until connected and
  * known to the cluster. Returns the node id (1..TR_NODE_MAX) or: TR_EINVAL
- * (cfg or its url NULL, a bad cluster name), TR_ENOTSUP (built without
- * NATS), TR_ECONNREFUSED (no server answers at url), TR_EAUTH (the server
- * refused the credentials), TR_ENOJETSTREAM (the server has no JetStream),
- * TR_ESYS. The node leaves the cluster in tr_system_shutdown. Plain thread
- * only (TR_EINACTOR from a callback). */
+ * (cfg or its url NULL, a bad cluster name, a name of 64 characters or
+ * more), TR_ENOTSUP (built without NATS), TR_ECONNREFUSED (no server answers
+ * at url), TR_EAUTH (the server refused the credentials), TR_ENOJETSTREAM
+ * (the server has no JetStream), TR_ETIMEDOUT (no id free, or the bucket
+ * did not answer), TR_ENOMEM, TR_ESYS. cfg and its strings are not kept.
+ * The node leaves the cluster in tr_system_shutdown. Plain thread only
+ * (TR_EINACTOR from a callback), and not from two threads at once. */
 TR_API int tr_node_start(tr_system *sys, const tr_node_config *cfg);
 
 /* This system's node id, or 0 if it is not a node. Any thread. */
@@ -113,21 +115,25 @@ TR_API int tr_node_up(tr_system *sys, unsigned node);
 /* Names pid for the whole cluster. Returns 0, TR_EEXIST (the name is held
  * by a live actor of a live node), TR_EINVAL (bad name: 1-64 letters,
  * digits, '-', '_' or '.'; pid not a local actor), TR_ENOACTOR (pid is
- * dead), TR_ENOTSUP (not a node), TR_ETIMEDOUT (no answer from the bucket).
- * The name is dropped when the actor exits or its node goes down. Blocks
- * for a round trip to the server: plain thread or actor (an actor's worker
- * waits). */
+ * dead), TR_ENOTSUP (not a node), TR_ETIMEDOUT (no answer from the bucket),
+ * TR_ECONNREFUSED (the connection is down), TR_EAUTH (the server refused
+ * the bucket), TR_ENOMEM, TR_ESYS. name is copied. The name is dropped when
+ * the actor exits or its node goes down. Blocks for a round trip to the
+ * server: plain thread or actor (an actor's worker waits). */
 TR_API int tr_register_global(tr_system *sys, const char *name, tr_pid pid);
 
-/* Drops a global name this node registered (name is not kept). Returns 0,
- * TR_EINVAL (sys or name NULL), TR_ENOTFOUND (not registered by this node),
- * TR_ENOTSUP (not a node). Blocks for a round trip to the server: plain
- * thread or actor, as tr_register_global. */
+/* Drops a global name this node registered (name is not kept): this node
+ * forgets it at once, and gives up its key in the bucket if the key still
+ * names the same pid (if the server does not answer, the key expires after
+ * down_after_ms). Returns 0, TR_EINVAL (sys or name NULL), TR_ENOTFOUND (a
+ * bad name, or not registered by this node), TR_ENOTSUP (not a node).
+ * Blocks for two round trips to the server: plain thread or actor, as
+ * tr_register_global. */
 TR_API int tr_unregister_global(tr_system *sys, const char *name);
 
 /* The pid registered under name anywhere in the cluster, or TR_ENOTFOUND
- * (also when its node is down), TR_EINVAL, TR_ENOTSUP, TR_ETIMEDOUT (as a
- * negative tr_pid). Blocks for a round trip to the server: plain thread or
+ * (also when its node is down), TR_EINVAL, TR_ENOTSUP, TR_ETIMEDOUT,
+ * TR_ECONNREFUSED, TR_EAUTH, TR_ENOMEM, TR_ESYS (as a negative tr_pid). Blocks for a round trip to the server: plain thread or
  * actor, as tr_register_global (name is not kept). */
 TR_API tr_pid tr_whereis_global(tr_system *sys, const char *name);
 
@@ -140,7 +146,9 @@ typedef struct tr_node_stats {
     uint32_t nodes_down;              /* nodes seen go down */
 } tr_node_stats;
 
-/* Fills out. 0, TR_EINVAL, TR_ENOTSUP. Any thread. */
+/* Fills out (dead_letters includes batches the NATS client dropped for want
+ * of room). Returns 0, TR_EINVAL, TR_ENOTSUP. Any thread, until
+ * tr_system_shutdown. */
 TR_API int tr_node_stats_get(tr_system *sys, tr_node_stats *out);
 
 #ifdef __cplusplus
