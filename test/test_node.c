@@ -1358,8 +1358,8 @@ static void batch_header(batch *b, unsigned node) {
     msgpack_pack_uint32(&b->pk, node);
 }
 
-static void batch_frame(batch *b, unsigned kind, tr_pid to, tr_pid from, uint32_t type,
-                        const void *data, uint32_t size) {
+/* A frame's array and every element but its payload, the last one. */
+static void frame_head(batch *b, unsigned kind, tr_pid to, tr_pid from, uint32_t type) {
     msgpack_pack_array(&b->pk, 7);
     msgpack_pack_uint32(&b->pk, kind);
     msgpack_pack_int64(&b->pk, to);
@@ -1367,6 +1367,11 @@ static void batch_frame(batch *b, unsigned kind, tr_pid to, tr_pid from, uint32_
     msgpack_pack_uint32(&b->pk, type);
     msgpack_pack_uint32(&b->pk, 0); /* ref */
     msgpack_pack_uint32(&b->pk, 0); /* flags */
+}
+
+static void batch_frame(batch *b, unsigned kind, tr_pid to, tr_pid from, uint32_t type,
+                        const void *data, uint32_t size) {
+    frame_head(b, kind, to, from, type);
     msgpack_pack_bin(&b->pk, size);
     msgpack_pack_bin_body(&b->pk, data, size);
 }
@@ -1504,13 +1509,7 @@ static void hostile_frames(void) {
                                              4,    5,    6,    7,    8,    9, 10};
         batch_begin(&bt);
         batch_header(&bt, from);
-        msgpack_pack_array(&bt.pk, 7);
-        msgpack_pack_uint32(&bt.pk, 0);
-        msgpack_pack_int64(&bt.pk, r.me);
-        msgpack_pack_int64(&bt.pk, 0);
-        msgpack_pack_uint32(&bt.pk, T_HOSTILE_BAD);
-        msgpack_pack_uint32(&bt.pk, 0);
-        msgpack_pack_uint32(&bt.pk, 0);
+        frame_head(&bt, 0, r.me, 0, T_HOSTILE_BAD);
         msgpack_sbuffer_write(&bt.sb, (const char *)huge, sizeof huge);
         PUBLISH();
         nbad++;
@@ -1561,19 +1560,14 @@ static void hostile_frames(void) {
         PUBLISH();
         nbad++;
     }
-    /* A good frame, then a bad one, then one that is never read: the good
+    /* A good frame, then a bad one (7 nils), then one that is never read: the good
        one arrives, the batch ends at the bad one (counted once). */
     batch_begin(&bt);
     batch_header(&bt, from);
     batch_frame(&bt, 0, r.me, 0, T_HOSTILE_OK, payload, 1);
-    msgpack_pack_array(&bt.pk, 7);
-    msgpack_pack_nil(&bt.pk);
-    msgpack_pack_nil(&bt.pk);
-    msgpack_pack_nil(&bt.pk);
-    msgpack_pack_nil(&bt.pk);
-    msgpack_pack_nil(&bt.pk);
-    msgpack_pack_nil(&bt.pk);
-    msgpack_pack_nil(&bt.pk);
+    static const field nils[7] = {{'n', 0}, {'n', 0}, {'n', 0}, {'n', 0},
+                                  {'n', 0}, {'n', 0}, {'n', 0}};
+    pack_fields(&bt, 7, nils, 7);
     batch_frame(&bt, 0, r.me, 0, T_HOSTILE_BAD, ok, 3);
     PUBLISH();
     nbad++;
