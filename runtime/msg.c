@@ -326,11 +326,15 @@ int tr_msg_forward(tr_ctx *cx, tr_pid to, tr_msg *m) {
     if (!tr_sys_running(cb->sys))
         return TR_ESTOPPED; /* not consumed: freed when receive returns */
     cb->consumed = 1;
+    return tr_msg_pass_on(cb->sys, cb->worker, to, m);
+}
+
+int tr_msg_pass_on(tr_system *sys, tr_worker *w, tr_pid to, tr_msg *m) {
     tr_pid asker = m->sender;
     uint32_t ref = tr_msg_is_request(m) ? m->ref : 0;
-    int rc = tr_msg_deliver(cb->sys, cb->worker, to, m);
+    int rc = tr_msg_deliver(sys, w, to, m);
     if (rc && ref) /* the request is lost (dead or full receiver): its asker need not wait */
-        tr_ask_fail(cb->sys, cb->worker, asker, ref, to, rc);
+        tr_ask_fail(sys, w, asker, ref, to, rc);
     return rc;
 }
 

@@ -122,4 +122,9 @@ TR_COLD void tr_msg_undeliverable(struct tr_system *sys, struct tr_worker *w, tr
  * transport's TR_ENODEDOWN, say); a dead letter. Frees m. */
 TR_COLD void tr_msg_unreachable(struct tr_system *sys, struct tr_worker *w, tr_msg *m, int reason);
 
+/* Delivers m (consumed), which someone else made: a forwarded message or
+ * one from another node. If it is a request that cannot be delivered, its
+ * asker learns at once, with the error returned. */
+int tr_msg_pass_on(struct tr_system *sys, struct tr_worker *w, tr_pid to, tr_msg *m);
+
 #endif

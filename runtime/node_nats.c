@@ -278,12 +278,7 @@ static int deliver(tr_system *sys, tr_msg *m) {
     }
     if (m->kind >= TR_KIND_FIRST_SIGNAL)
         return tr_signal_deliver(sys, NULL, m);
-    tr_pid asker = m->sender, to = m->to;
-    uint32_t ref = tr_msg_is_request(m) ? m->ref : 0;
-    int rc = tr_msg_deliver(sys, NULL, to, m);
-    if (rc && ref) /* the asker, on its node, need not wait */
-        tr_ask_fail(sys, NULL, asker, ref, to, rc);
-    return rc;
+    return tr_msg_pass_on(sys, NULL, m->to, m); /* an asker on its node need not wait */
 }
 
 /* One frame from node `from`: checked, made a message, delivered. */
