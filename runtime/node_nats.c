@@ -437,14 +437,13 @@ int tr_node_route(tr_system *sys, tr_worker *w, unsigned node, tr_msg *m) {
         }
         rc = bw ? tr_batch_add(bw, &f) : TR_ENOMEM;
         w->node_pending |= rc == 0;
-    } else { /* outside a turn: at once */
-        tr_batch_writer bw;
-        tr_batch_writer_init(&bw);
-        tr_batch_reset(&bw, r->id);
-        rc = tr_batch_add(&bw, &f);
+    } else { /* outside a turn: at once, through the writer plain threads share */
+        uv_mutex_lock(&r->lock);
+        tr_batch_reset(&r->plain, r->id);
+        rc = tr_batch_add(&r->plain, &f);
         if (rc == 0)
-            publish(r, node, &bw);
-        tr_batch_writer_free(&bw);
+            publish(r, node, &r->plain);
+        uv_mutex_unlock(&r->lock);
     }
     if (rc)
         return undeliverable(r, w, m, rc);
@@ -655,6 +654,7 @@ static void remote_free(tr_remote *r) {
     for (unsigned i = 0; i < TR_NODE_IDS; i++)
         tr_vec_free(&r->related[i]);
     tr_vec_free(&r->names);
+    tr_batch_writer_free(&r->plain);
     uv_sem_destroy(&r->conn_closed);
     uv_sem_destroy(&r->subs_done);
     uv_cond_destroy(&r->cond);
@@ -678,6 +678,7 @@ static tr_remote *remote_new(tr_system *sys, const tr_node_config *cfg) {
     if (uv_sem_init(&r->conn_closed, 0) != 0)
         goto fail_conn_closed;
     r->sys = sys;
+    tr_batch_writer_init(&r->plain);
     snprintf(r->cluster, sizeof r->cluster, "%s", cfg->cluster ? cfg->cluster : "troupe");
     snprintf(r->name, sizeof r->name, "%s", cfg->name ? cfg->name : "node");
     r->heartbeat_ms = cfg->heartbeat_ms ? cfg->heartbeat_ms : 250;

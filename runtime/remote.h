@@ -4,6 +4,7 @@
 #ifndef TR_REMOTE_H
 #define TR_REMOTE_H
 
+#include "frame.h"
 #include "system.h"
 #include "vec.h"
 
@@ -45,6 +46,7 @@ typedef struct tr_remote {
     uv_mutex_t lock;             /* guards what follows */
     tr_vec related[TR_NODE_IDS]; /* local pids linked to or monitoring that node's actors */
     tr_vec names;                /* tr_gname */
+    tr_batch_writer plain;       /* frames sent outside a turn (plain threads) */
     int stopping;
     uv_cond_t cond; /* wakes the heartbeat thread to stop */
     uv_thread_t beat_thread;
