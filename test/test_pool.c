@@ -14,7 +14,11 @@
 #include <stdatomic.h>
 #include <string.h>
 
-enum { CLS = 2 /* 64-byte blocks */, MANY = 1000 };
+enum { CLS = 2, MANY = 1000 };
+#define BLOCK_SIZE tr_pool_class_size(CLS) /* 64 bytes */
+/* pool.c's slab size (its TR_POOL_SLAB, private there): CLS's blocks are cut
+ * from slabs of this size, bigger than a magazine's worth of them. */
+#define SLAB_SIZE ((size_t)64 << 10)
 
 static int cmp_ptr(const void *a, const void *b) {
     uintptr_t x = (uintptr_t) * (void *const *)a, y = (uintptr_t) * (void *const *)b;
@@ -28,9 +32,9 @@ static void check_distinct(void **blocks, int n) {
     qsort(sorted, (size_t)n, sizeof *sorted, cmp_ptr);
     for (int i = 0; i < n; i++) {
         CHECK(sorted[i] != NULL);
-        CHECK_EQ((uintptr_t)sorted[i] % tr_pool_class_size(CLS), 0);
+        CHECK_EQ((uintptr_t)sorted[i] % BLOCK_SIZE, 0);
         if (i)
-            CHECK((char *)sorted[i] >= (char *)sorted[i - 1] + tr_pool_class_size(CLS));
+            CHECK((char *)sorted[i] >= (char *)sorted[i - 1] + BLOCK_SIZE);
     }
 }
 
@@ -38,7 +42,7 @@ static void check_distinct(void **blocks, int n) {
  * plain thread's), the others through `even`. */
 static void alloc_all(tr_pool *p, tr_pool_local *even, tr_pool_local *odd, void **blocks) {
     for (int i = 0; i < MANY; i++)
-        CHECK((blocks[i] = tr_pool_alloc(p, i % 2 ? odd : even, CLS, 64)) != NULL);
+        CHECK((blocks[i] = tr_pool_alloc(p, i % 2 ? odd : even, CLS, BLOCK_SIZE)) != NULL);
 }
 static void free_all(tr_pool *p, tr_pool_local *even, tr_pool_local *odd, void **blocks) {
     for (int i = 0; i < MANY; i++)
@@ -62,7 +66,7 @@ static void test_reuse(void) {
     void *blocks[MANY];
     alloc_all(&p, &local, &local, blocks);
     for (int i = 0; i < MANY; i++)
-        memset(blocks[i], i & 0xFF, 64);
+        memset(blocks[i], i & 0xFF, BLOCK_SIZE);
     check_distinct(blocks, MANY);
     for (int i = 0; i < MANY; i += 2) /* half in one order, half in the other */
         tr_pool_free(&p, &local, CLS, blocks[i]);
@@ -93,7 +97,7 @@ static void test_random_walk(void) {
         int len = (int)(rng % 300), alloc = (rng >> 32) % 2;
         for (int i = 0; i < len; i++) {
             if (alloc && n < MANY) {
-                uint32_t *b = tr_pool_alloc(&p, &local, CLS, 64);
+                uint32_t *b = tr_pool_alloc(&p, &local, CLS, BLOCK_SIZE);
                 CHECK(b != NULL);
                 CHECK(b[4] != MARK);
                 b[4] = MARK;
@@ -109,7 +113,7 @@ static void test_random_walk(void) {
     }
     CHECK(p.nmags < 2 * MANY / TR_POOL_MAG + 8);
     for (int i = 0; i < 10 * (int)TR_POOL_MAG; i++) { /* at whatever edge it stands */
-        uint32_t *b = tr_pool_alloc(&p, &local, CLS, 64);
+        uint32_t *b = tr_pool_alloc(&p, &local, CLS, BLOCK_SIZE);
         tr_pool_free(&p, &local, CLS, b);
     }
     CHECK(p.nmags <= mags + 1);
@@ -170,7 +174,7 @@ static void producer(void *arg) {
     int id = (int)(intptr_t)arg;
     tr_pool_local local = {0};
     for (uint64_t i = 0; i < PER_PRODUCER; i++) {
-        block_body *b = tr_pool_alloc(&g_pool, &local, CLS, 64);
+        block_body *b = tr_pool_alloc(&g_pool, &local, CLS, BLOCK_SIZE);
         CHECK(b != NULL);
         b->stamp = (uint64_t)id << 32 | i;
         b->check = ~b->stamp;
@@ -212,8 +216,8 @@ static void test_cross_thread_stress(void) {
     tr_pool_local_flush(&g_pool, &local);
     /* Blocks were reused, not cut anew: at most a few magazines' worth per
        thread and ring are ever out at once. */
-    size_t most = (PRODUCERS * (RING + 3 * TR_POOL_MAG) + 6 * TR_POOL_MAG) * 64;
-    CHECK(g_pool.nslabs * (64 << 10) <= most + (64 << 10));
+    size_t most = (PRODUCERS * (RING + 3 * TR_POOL_MAG) + 6 * TR_POOL_MAG) * BLOCK_SIZE;
+    CHECK(g_pool.nslabs * SLAB_SIZE <= most + SLAB_SIZE);
     tr_pool_destroy(&g_pool);
 }
 
