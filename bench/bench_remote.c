@@ -63,8 +63,8 @@ int bench_serve(const char *bench, const char *url, const char *name, const tr_a
     bench_node_start(sys, url, node_name);
     if (tr_inbox_open(sys, &inbox) != 0)
         return 1;
-    tr_pid report = tr_inbox_pid(inbox);
-    tr_pid actor = tr_spawn(sys, spec, &report);
+    bench_server head = {.bench = bench, .report = tr_inbox_pid(inbox)};
+    tr_pid actor = tr_spawn(sys, spec, &head);
     if (actor < 0) {
         fprintf(stderr, "tr_spawn: %s\n", tr_strerror((int)actor));
         return 1;
@@ -79,6 +79,35 @@ int bench_serve(const char *bench, const char *url, const char *name, const tr_a
     tr_inbox_close(inbox);
     tr_system_shutdown(sys);
     return rc ? 1 : 0;
+}
+
+int bench_server_init(tr_ctx *cx, void *state, const void *arg) {
+    (void)cx;
+    *(bench_server *)state = *(const bench_server *)arg;
+    return 0;
+}
+
+void bench_server_terminate(tr_ctx *cx, void *state, int reason) {
+    tr_send_i64(tr_ctx_system(cx), ((bench_server *)state)->report, MSG_DONE, reason);
+}
+
+int bench_server_watch(tr_ctx *cx, bench_server *s, tr_pid sender) {
+    if (s->watching)
+        return 0;
+    uint32_t ref;
+    s->watching = 1;
+    return tr_monitor(cx, sender, &ref);
+}
+
+int bench_server_receive(tr_ctx *cx, bench_server *s, tr_msg *m) {
+    switch (tr_msg_type(m)) {
+    case MSG_QUIT: return tr_exit(cx, 0);
+    case TR_MSG_DOWN: /* normally TR_ENODEDOWN: the client's node has gone */
+        fprintf(stderr, "%s: the client's actor went down (%s)\n", s->bench,
+                tr_strerror(tr_msg_exit_reason(m)));
+        return tr_exit(cx, 0);
+    }
+    return TR_EUNHANDLED;
 }
 
 void bench_node_stats_print(tr_system *sys, const char *bench) {

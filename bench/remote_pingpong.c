@@ -25,55 +25,29 @@
 #include <stdlib.h>
 #include <troupe/node.h>
 
-enum { MSG_START = 1, MSG_BALL, MSG_RSS, MSG_QUIT, MSG_DONE };
+enum { MSG_START = 1, MSG_BALL, MSG_RSS };
 
 #define PONG_NAME "bench.pong"
-#define RESULT_MS 120000 /* how long run waits for the ping actor */
 
 /* ---- serve ------------------------------------------------------------------ */
 
-typedef struct {
-    tr_pid report; /* main's inbox: MSG_DONE when pong has exited, however */
-    int watching;
-} pong_state;
-
-static int pong_init(tr_ctx *cx, void *state, const void *arg) {
-    (void)cx;
-    ((pong_state *)state)->report = *(const tr_pid *)arg;
-    return 0;
-}
-
-static void pong_terminate(tr_ctx *cx, void *state, int reason) {
-    tr_send_i64(tr_ctx_system(cx), ((pong_state *)state)->report, MSG_DONE, reason);
-}
-
 static int pong_receive(tr_ctx *cx, void *state, tr_msg *m) {
-    pong_state *p = state;
+    bench_server *p = state;
     switch (tr_msg_type(m)) {
-    case MSG_BALL:
-        if (!p->watching) { /* the client's ping: when it goes, so does this server */
-            uint32_t ref;
-            p->watching = 1;
-            int rc = tr_monitor(cx, tr_msg_sender(m), &ref);
-            if (rc)
-                return rc;
-        }
-        return tr_send_i64(tr_ctx_system(cx), tr_msg_sender(m), MSG_BALL, tr_msg_i64(m));
-    case MSG_RSS: return tr_reply_i64(cx, m, bench_status_kb("VmHWM"));
-    case MSG_QUIT: return tr_exit(cx, 0);
-    case TR_MSG_DOWN: /* normally TR_ENODEDOWN: the client's node has gone */
-        fprintf(stderr, "remote_pingpong: the client's ping went down (%s)\n",
-                tr_strerror(tr_msg_exit_reason(m)));
-        return tr_exit(cx, 0);
+    case MSG_BALL: { /* the client's ping: when it goes, so does this server */
+        int rc = bench_server_watch(cx, p, tr_msg_sender(m));
+        return rc ? rc : tr_send_i64(tr_ctx_system(cx), tr_msg_sender(m), MSG_BALL, tr_msg_i64(m));
     }
-    return TR_EUNHANDLED;
+    case MSG_RSS: return tr_reply_i64(cx, m, bench_status_kb("VmHWM"));
+    }
+    return bench_server_receive(cx, p, m);
 }
 
 static const tr_actor_spec pong_spec = {.name = "pong",
-                                        .state_size = sizeof(pong_state),
-                                        .init = pong_init,
+                                        .state_size = sizeof(bench_server),
+                                        .init = bench_server_init,
                                         .receive = pong_receive,
-                                        .terminate = pong_terminate};
+                                        .terminate = bench_server_terminate};
 
 /* ---- run -------------------------------------------------------------------- */
 
@@ -151,7 +125,7 @@ static int run(const char *url, long divisor) {
         .pong = pong, .rounds = rounds, .samples = samples, .report = tr_inbox_pid(inbox)};
     tr_pid ping = tr_spawn(sys, &ping_spec, &a);
     tr_msg *done = NULL;
-    int rc = ping < 0 ? (int)ping : tr_inbox_receive(inbox, &done, RESULT_MS);
+    int rc = ping < 0 ? (int)ping : tr_inbox_receive(inbox, &done, BENCH_RESULT_MS);
     int64_t got = rc == 0 ? tr_msg_i64(done) : -1;
     tr_msg_free(done);
     if (rc) {
