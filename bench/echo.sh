@@ -133,12 +133,7 @@ for s in "${want[@]}"; do
   say "$s: starting on 127.0.0.1:$port (workers=$WORKERS)"
   "${cmd[@]}" >"$logs/$s.server.log" 2>&1 &
   spid=$! # each of the commands above execs its way to the server process itself
-  for _ in $(seq 100); do
-    port_state "$port" 0A && break
-    kill -0 "$spid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if ! port_state "$port" 0A; then
+  if ! listening "$spid" "$port"; then
     say "$s: server did not start listening (see $logs/$s.server.log)"
     row "$s" "-" "-" "-" "-" "-" "-" "-" "-" "failed"
     status=1

@@ -8,10 +8,11 @@
 #
 # Each is run as two processes on this machine, a server and a client, both
 # with WORKERS scheduler threads (default 2): troupe's bench/remote_*.c as two
-# nodes of cluster "bench" through one nats-server (JetStream, loopback, a free
-# port, a temporary store), and Erlang's bench/peers/erlang/remote_bench.erl as
-# two nodes of distributed Erlang on loopback (+S WORKERS:WORKERS each, a
-# private epmd on a free port, a random cookie). ROUNDS rounds (default 3),
+# nodes of cluster "bench" through one nats-server (NATS_SERVER, or the one in
+# PATH or /usr/sbin; JetStream, loopback, a free port, a temporary store), and
+# Erlang's bench/peers/erlang/remote_bench.erl as two nodes of distributed
+# Erlang on loopback (+S WORKERS:WORKERS each, a private epmd on a free port,
+# a random cookie). ROUNDS rounds (default 3),
 # interleaved: troupe's two, then Erlang's two. BENCH lines (with p50_us,
 # p99_us and server_rss_kb, the server's peak RSS) go to stdout, progress and
 # a summary of medians to stderr; every process gets REMOTE_TIMEOUT seconds
@@ -44,23 +45,18 @@ trap 'exit 130' INT TERM
 
 # shellcheck source=bench/ports.sh
 source "$root/bench/ports.sh"
-listening() { # PID PORT: wait up to 10 s for PID to listen on PORT
-  for _ in $(seq 100); do
-    port_state "$2" 0A && return 0
-    kill -0 "$1" 2>/dev/null || return 1
-    sleep 0.1
-  done
-  return 1
-}
 
 # ---- troupe: build, and one nats-server for all its runs ----
 impls=()
-nats=$(command -v nats-server || true)
-[ -n "$nats" ] || { [ -x /usr/sbin/nats-server ] && nats=/usr/sbin/nats-server; }
+nats=${NATS_SERVER:-$(command -v nats-server || true)}
+for d in /usr/sbin /usr/local/bin /usr/bin; do
+  [ -n "$nats" ] && break
+  [ -x "$d/nats-server" ] && nats=$d/nats-server
+done
 say "building (Release) in $build"
 mkdir -p "$build"
-if [ -z "$nats" ]; then
-  say "troupe: no nats-server (Debian: apt-get install nats-server): skipping troupe"
+if [ -z "$nats" ] || [ ! -x "$nats" ]; then
+  say "troupe: no nats-server${nats:+ at $nats} (Debian: apt-get install nats-server, or set NATS_SERVER): skipping troupe"
 elif ! { cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DTROUPE_BUILD_TESTS=OFF \
   -DTROUPE_BUILD_EXAMPLES=OFF && cmake --build "$build" -j2 --target "${benches[@]/#/bench_}"; } \
   >"$build/remote-build.log" 2>&1; then
