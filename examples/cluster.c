@@ -27,7 +27,8 @@
  *
  * Exit status 0 only if everything completed and checked out. cluster.sh
  * runs both: it starts nats-server on a free port, the three processes of
- * each demo, and kills one process of the pool half way. */
+ * each demo, and kills one process of the pool when the coordinator asks (a
+ * quarter of the way in). */
 #define _POSIX_C_SOURCE 200809L /* nanosleep, clock_gettime under -std=c11 */
 #include <troupe.h>
 #include <troupe/node.h>
@@ -311,9 +312,11 @@ static int dispatch(tr_ctx *cx, coord_state *s) {
 
 static int finish(tr_ctx *cx, coord_state *s) {
     tr_system *sys = tr_ctx_system(cx);
-    printf("pool: all %u jobs done, every result right (%u wrong); %u node(s) went down, "
-           "%u jobs reassigned\n",
-           s->njobs, s->wrong, s->ndown, s->reassigned);
+    if (s->wrong == 0)
+        printf("pool: all %u jobs done, every result right", s->njobs);
+    else
+        printf("pool: all %u jobs done, %u results WRONG", s->njobs, s->wrong);
+    printf("; %u node(s) went down, %u jobs reassigned\n", s->ndown, s->reassigned);
     for (unsigned i = 0; i < s->nworkers; i++)
         printf("pool:   worker %u (node %u)%s: %u jobs\n", i, tr_pid_node(s->w[i].pid),
                s->w[i].alive ? "" : " [its node died]", s->w[i].done);

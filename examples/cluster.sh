@@ -75,7 +75,7 @@ for i in 0 1 2; do expect_exit "${ring[$i]}" 0 "ring process $i"; done
 cat "$tmp/ring1.log" "$tmp/ring2.log" "$tmp/ring0.log"
 grep -q "hops (expected" "$tmp/ring0.log" || { echo "cluster.sh: the ring did not finish" >&2; fail=1; }
 
-printf '\n== pool: 6 workers in 3 processes; process 2 is killed (kill -9) half way\n'
+printf '\n== pool: 6 workers in 3 processes; process 2 is killed (kill -9) a quarter of the way in\n'
 pool=()
 for i in 1 2; do
     "$bin" pool "$url" "$i" >"$tmp/pool$i.log" 2>&1 &
