@@ -139,6 +139,28 @@ static void test_flush_and_shared(void) {
     tr_pool_destroy(&p);
 }
 
+/* Plain threads alone (their shared set, local NULL): two magazines' worth
+ * freed leaves the loaded and the previous magazine full and the depot
+ * empty; allocating them again swaps in the previous one instead of cutting
+ * new blocks. */
+static void test_plain_threads(void) {
+    enum { BIG = 5 }; /* 512-byte blocks: a slab holds one magazine's worth, so a cut shows */
+    tr_pool p;
+    CHECK_EQ(tr_pool_init(&p), 0);
+    void *blocks[2 * TR_POOL_MAG];
+    size_t slabs = 0;
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 2 * (int)TR_POOL_MAG; i++)
+            CHECK((blocks[i] = tr_pool_alloc(&p, NULL, BIG, tr_pool_class_size(BIG))) != NULL);
+        if (round == 0)
+            slabs = p.nslabs;
+        CHECK_EQ(p.nslabs, slabs);
+        for (int i = 0; i < 2 * (int)TR_POOL_MAG; i++)
+            tr_pool_free(&p, NULL, BIG, blocks[i]);
+    }
+    tr_pool_destroy(&p);
+}
+
 /* With no magazine to be had, freed blocks wait on the loose list and are
  * allocated again from there: nothing is lost, no new slab is cut. */
 static void test_loose(void) {
@@ -225,6 +247,7 @@ int main(void) {
     RUN(test_reuse);
     RUN(test_random_walk);
     RUN(test_flush_and_shared);
+    RUN(test_plain_threads);
     RUN(test_loose);
     RUN(test_cross_thread_stress);
     return check_summary();
