@@ -71,6 +71,7 @@ typedef struct tr_pool_local {
     tr_pool_mag *loaded[TR_POOL_CLASSES];   /* NULL before first use */
     uint32_t count[TR_POOL_CLASSES];        /* blocks in loaded */
     tr_pool_mag *previous[TR_POOL_CLASSES]; /* full, empty or NULL */
+    void *fetched[TR_POOL_CLASSES];         /* the block tr_pool_alloc fetched last */
 } tr_pool_local;
 
 typedef struct tr_pool {
@@ -137,8 +138,16 @@ static inline void *tr_pool_alloc(tr_pool *p, tr_pool_local *local, uint8_t cls,
            start fetching (for the header's writes) the one this worker will
            hand out TR_POOL_AHEAD allocations from now (near the bottom, the
            last one: never a slot past the count, whose old pointer may name
-           a block in use on another core). */
-        tr_prefetch_for_write(blocks[n >= TR_POOL_AHEAD ? n - TR_POOL_AHEAD : 0]);
+           a block in use on another core). Not the same block again: where
+           allocations and frees alternate (a conversation) the block below
+           stays the same, and fetching it for writing on every allocation
+           cost pingpong on 2 workers 40 % of its rate (16.6 M messages/s
+           against 28.7 M; 3 % on 1 worker). */
+        void *ahead = blocks[n >= TR_POOL_AHEAD ? n - TR_POOL_AHEAD : 0];
+        if (ahead != local->fetched[cls]) {
+            local->fetched[cls] = ahead;
+            tr_prefetch_for_write(ahead);
+        }
         void *b = blocks[n];
         TR_POOL_UNPOISON(b, cls);
         return b;
