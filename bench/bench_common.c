@@ -22,6 +22,15 @@ tr_system *bench_system(void) {
     tr_system_config_init(&cfg);
     const char *w = getenv("WORKERS");
     cfg.workers = w ? (unsigned)strtoul(w, NULL, 10) : 2;
+    const char *sharing = getenv("SHARING"); /* auto (default), always or never */
+    if (sharing && strcmp(sharing, "always") == 0)
+        cfg.sharing = TR_SHARING_ALWAYS;
+    else if (sharing && strcmp(sharing, "never") == 0)
+        cfg.sharing = TR_SHARING_NEVER;
+    else if (sharing && strcmp(sharing, "auto") != 0) {
+        fprintf(stderr, "SHARING=%s: auto, always or never\n", sharing);
+        exit(1);
+    }
     tr_system *sys;
     int rc = tr_system_create(&cfg, &sys);
     if (rc) {
@@ -81,10 +90,15 @@ int bench_report(const char *name, tr_system *sys, int64_t n, double secs, int o
                  const char *extra) {
     tr_system_stats st;
     tr_system_stats_get(sys, &st);
-    printf(
-        "BENCH name=%s impl=troupe workers=%u n=%lld secs=%.3f rate=%lld rss_kb=%ld check=%s%s\n",
-        name, st.workers, (long long)n, secs, (long long)((double)n / secs),
-        bench_status_kb("VmHWM"), ok ? "ok" : "FAIL", extra);
+    /* how the run ended up sharing work between workers (README: Sharing) */
+    char sharing[64] = "";
+    if (st.workers > 1)
+        snprintf(sharing, sizeof sharing, " sharing=%s sharing_changes=%llu",
+                 st.sharing ? "share" : "keep", (unsigned long long)st.sharing_changes);
+    printf("BENCH name=%s impl=troupe workers=%u n=%lld secs=%.3f rate=%lld rss_kb=%ld "
+           "check=%s%s%s\n",
+           name, st.workers, (long long)n, secs, (long long)((double)n / secs),
+           bench_status_kb("VmHWM"), ok ? "ok" : "FAIL", extra, sharing);
     fflush(stdout);
     return ok ? 0 : 1;
 }

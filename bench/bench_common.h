@@ -10,7 +10,8 @@
 /* The scale divisor (argv[1], default 1); exits with usage on a bad one. */
 long bench_divisor(int argc, char **argv);
 
-/* A system with WORKERS workers (default 2); exits on failure. */
+/* A system with WORKERS workers (default 2) and SHARING (auto, always or
+ * never: tr_sharing) work sharing; exits on failure. */
 tr_system *bench_system(void);
 
 /* Waits for the system to stop by itself. After 120 s it prints the stats

@@ -118,15 +118,35 @@ TR_API unsigned tr_pid_node(tr_pid pid);
 
 typedef struct tr_system tr_system;
 
+/* Whether an idle worker takes runnable actors queued on a busy one (work
+ * stealing). Moving an actor pays when its work outweighs the cost of moving
+ * it and its messages between cores, and that cost depends on the machine:
+ * where cores share caches poorly, stealing can make message-bound work
+ * slower on two workers than on one. */
+typedef enum tr_sharing {
+    TR_SHARING_AUTO = 0, /* measured: the system tries both ways now and then
+                            while it is busy (over half a million messages a
+                            second per worker) and keeps whichever moves more
+                            messages a second; below that it always steals */
+    TR_SHARING_ALWAYS,   /* always steal (classic work stealing) */
+    TR_SHARING_NEVER     /* each worker runs the actors it made runnable; only a
+                            callback that runs long (found within 1-16 ms) lets
+                            another worker take the actors queued behind it.
+                            Plain threads' mail still goes to whichever worker
+                            is free. */
+} tr_sharing;
+
 typedef struct tr_system_config {
-    unsigned workers; /* worker threads, >= 1 (default: online CPUs) */
-    unsigned batch;   /* messages an actor may take per turn, >= 1 (default 64;
-                         sixteen times that for a TR_OVERFLOW_BLOCK receiver that
-                         senders are muted on); a turn also ends once it has run
-                         for about a millisecond */
-    int keep_running; /* 0 (default): the system stops by itself when its last live
-                         actor exits; nonzero: it runs until tr_system_stop, even with
-                         no actor (for programs that spawn on demand) */
+    unsigned workers;   /* worker threads, >= 1 (default: online CPUs) */
+    unsigned batch;     /* messages an actor may take per turn, >= 1 (default 64;
+                           sixteen times that for a TR_OVERFLOW_BLOCK receiver that
+                           senders are muted on); a turn also ends once it has run
+                           for about a millisecond */
+    int keep_running;   /* 0 (default): the system stops by itself when its last live
+                           actor exits; nonzero: it runs until tr_system_stop, even with
+                           no actor (for programs that spawn on demand) */
+    tr_sharing sharing; /* whether idle workers take runnable actors from busy ones
+                           (default TR_SHARING_AUTO) */
 } tr_system_config;
 
 /* Fills cfg with the defaults. Any thread. */
@@ -134,7 +154,8 @@ TR_API void tr_system_config_init(tr_system_config *cfg);
 
 /* Starts a system: cfg->workers threads, each running a libuv loop. cfg may be
  * NULL for the defaults. On success stores the system in *out and returns 0.
- * Errors: TR_EINVAL (out is NULL, workers or batch is 0, workers > 1024),
+ * Errors: TR_EINVAL (out is NULL, workers or batch is 0, workers > 1024,
+ * sharing not a tr_sharing),
  * TR_ENOMEM, TR_ESYS (a thread or loop could not be started). The caller owns
  * the system and must end it with tr_system_shutdown. Any plain thread. */
 TR_API int tr_system_create(const tr_system_config *cfg, tr_system **out);
@@ -180,6 +201,13 @@ typedef struct tr_system_stats {
     uint64_t overruns;     /* sends accepted past a bound by a sender that could not be muted */
     uint32_t muted_now;    /* actors muted at the moment */
     unsigned workers;
+    uint64_t received;        /* messages actors have taken from their mailboxes: ordinary ones,
+                                 replies, signals and stops, and the oldest a full
+                                 TR_OVERFLOW_DROP_OLDEST mailbox dropped */
+    unsigned sharing;         /* 1 while idle workers steal from busy ones, 0 while each
+                                 keeps its own (tr_sharing) */
+    uint64_t sharing_changes; /* times TR_SHARING_AUTO switched mode (not counting its
+                                 one-epoch trials) */
 } tr_system_stats;
 
 /* Fills *out with counters summed over all workers. The counters are exact once

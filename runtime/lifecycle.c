@@ -252,7 +252,8 @@ enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
        (mute.h): measured only while there are some. */
     uint64_t began = awaited ? uv_hrtime() : 0;
     unsigned received = 0; /* messages receive had this turn (a receive timeout's mail) */
-    for (unsigned n = 1;; n++) {
+    unsigned took = 0;     /* messages out of the mailbox (stats, sharing.h) */
+    for (;;) {
         tr_node *node = stashed ? next_stashed(a, &stashed) : tr_mpsc_pop(&a->mailbox);
         if (!node) {
             note_turn_end(a, received);
@@ -260,6 +261,7 @@ enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
             break;
         }
         tr_msg *m = (tr_msg *)node;
+        took++;
         /* The next message was most likely written on another core: start
            fetching it while this one is handled. */
         __builtin_prefetch(a->mailbox.tail);
@@ -278,11 +280,14 @@ enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
             tr_outbox_flush(w);
         /* The turn ends after its batch, or when it must: the ticker has
            seen it run too long (ticker.h), or it is to be muted (mute.h). */
-        if (n >= batch || atomic_load_explicit(&w->preempt, memory_order_relaxed)) {
+        if (took >= batch || atomic_load_explicit(&w->preempt, memory_order_relaxed)) {
             note_turn_end(a, received);
             break;
         }
     }
+    atomic_store_explicit(&w->counters.received,
+                          atomic_load_explicit(&w->counters.received, memory_order_relaxed) + took,
+                          memory_order_relaxed);
     if (taken)
         tr_mailbox_took_n(sys, w, a, taken, began ? uv_hrtime() - began : 0);
     if (w->mute_to) { /* the callback found a full BLOCK mailbox */

@@ -15,9 +15,12 @@
  * sees the parked worker and wakes it, or the worker's second look sees the
  * work. A worker that fills its own ring needs no such guarantee, because a
  * worker never parks while its own ring or slot holds work; it wakes a parked
- * worker only to share the load, and only when nobody is parked-and-woken
- * already (the waker clears `parked` by CAS, so each wake-up is one syscall
- * for one sleeper). Commands (command.h) are the same pair: the sender
+ * worker only to share the load, only while sharing pays (sharing.h: in KEEP
+ * nobody steals, so nobody is woken to), and only when nobody is
+ * parked-and-woken already (the waker clears `parked` by CAS, so each wake-up
+ * is one syscall for one sleeper). What a long turn holds up is the ticker's
+ * to share: it wakes a parked worker, which may then steal from that worker
+ * in either mode (tr_sched_long_turn). Commands (command.h) are the same pair: the sender
  * raises the target's commands_pending (seq_cst) and then reads its `parked`;
  * the worker sets `parked` and then reads commands_pending.
  *
@@ -96,6 +99,12 @@ static int wake_one(tr_system *sys, unsigned start) {
     return 0;
 }
 
+void tr_sched_long_turn(tr_system *sys, tr_worker *w) {
+    if (tr_runq_len(&w->runq) > 0 &&
+        atomic_load_explicit(&sys->nsearching, memory_order_relaxed) == 0)
+        wake_one(sys, w->index + 1);
+}
+
 void tr_sched_wake_all_locked(tr_system *sys) {
     if (sys->loops_closing)
         return;
@@ -145,11 +154,12 @@ static void local_push(tr_worker *w, tr_actor *a) {
               atomic_load_explicit(&sys->nsearching, memory_order_relaxed) > 0)))
             overflow_flush(w);
     }
-    /* Share only work the owner will not get to next, and only with a worker
-       that is asleep while none is already searching. */
+    /* Share only work the owner will not get to next, only with a worker
+       that is asleep while none is already searching, and only while sharing
+       pays (sharing.h). */
     if (atomic_load_explicit(&sys->nparked, memory_order_relaxed) > 0 &&
         atomic_load_explicit(&sys->nsearching, memory_order_relaxed) == 0 &&
-        tr_runq_len(&w->runq) > 1)
+        tr_runq_len(&w->runq) > 1 && !atomic_load_explicit(&sys->keep, memory_order_relaxed))
         wake_one(sys, w->index + 1);
 }
 
@@ -177,13 +187,16 @@ void tr_sched_ready(tr_system *sys, tr_worker *w, tr_actor *a, int next) {
 
 /* ---- finding work ---- */
 
+/* Takes half of another worker's ring: any worker's while sharing pays
+ * (sharing.h), else only one whose turn under way has run long. */
 static tr_actor *steal(tr_worker *w) {
     tr_system *sys = w->sys;
     unsigned n = sys->cfg.workers;
     unsigned start = (unsigned)(next_random(w) % n);
+    int keep = atomic_load_explicit(&sys->keep, memory_order_relaxed);
     for (unsigned i = 0; i < n; i++) {
         tr_worker *v = &sys->workers[(start + i) % n];
-        if (v == w)
+        if (v == w || (keep && !atomic_load_explicit(&v->preempt, memory_order_relaxed)))
             continue;
         tr_actor *got[TR_RUNQ_SIZE / 2];
         uint32_t k = tr_runq_grab(&v->runq, got, TR_RUNQ_SIZE / 2);

@@ -34,6 +34,11 @@ void tr_sched_run(tr_worker *w, tr_actor *a);
  * waker did. Between them the caller blocks in its loop. */
 int tr_sched_park_begin(tr_worker *w);
 void tr_sched_park_end(tr_worker *w);
+/* The ticker found w in a turn that has run long: wakes a parked worker to
+ * take the actors queued behind it (local_push wakes one only for a second
+ * queued actor, and never while workers keep their own: sharing.h). Ticker
+ * thread. */
+void tr_sched_long_turn(tr_system *sys, tr_worker *w);
 /* Wakes every worker (stop, done); the second form with sys->lock held. */
 void tr_sched_wake_all(tr_system *sys);
 void tr_sched_wake_all_locked(tr_system *sys);

@@ -34,6 +34,7 @@ void tr_system_config_init(tr_system_config *cfg) {
     cfg->workers = cpus ? cpus : 1;
     cfg->batch = TR_DEFAULT_BATCH;
     cfg->keep_running = 0;
+    cfg->sharing = TR_SHARING_AUTO;
 }
 
 static void system_free(tr_system *sys) {
@@ -56,13 +57,16 @@ int tr_system_create(const tr_system_config *cfg, tr_system **out) {
         tr_system_config_init(&defaults);
         cfg = &defaults;
     }
-    if (!out || cfg->workers == 0 || cfg->workers > TR_MAX_WORKERS || cfg->batch == 0)
+    if (!out || cfg->workers == 0 || cfg->workers > TR_MAX_WORKERS || cfg->batch == 0 ||
+        (unsigned)cfg->sharing > TR_SHARING_NEVER)
         return TR_EINVAL;
     *out = NULL;
     tr_system *sys = calloc(1, sizeof *sys);
     if (!sys)
         return TR_ENOMEM;
     sys->cfg = *cfg;
+    tr_sharing_init(&sys->sharing);
+    atomic_init(&sys->keep, cfg->sharing == TR_SHARING_NEVER);
     sys->workers = aligned_alloc(64, sizeof(tr_worker) * cfg->workers);
     if (!sys->workers) {
         free(sys);
@@ -248,6 +252,9 @@ static int stats_get(tr_system *sys, tr_system_stats *out) {
     out->overruns = SUM(sys, overruns);
     out->muted_now = atomic_load(&sys->muted_now);
     out->workers = sys->cfg.workers;
+    out->received = SUM(sys, received);
+    out->sharing = !atomic_load_explicit(&sys->keep, memory_order_relaxed);
+    out->sharing_changes = atomic_load_explicit(&sys->sharing_changes, memory_order_relaxed);
     return 0;
 }
 

@@ -12,6 +12,7 @@
 #include "msg.h"
 #include "names.h"
 #include "pool.h"
+#include "sharing.h"
 #include "runq.h"
 #include "ticker.h"
 #include "waiter.h"
@@ -24,6 +25,7 @@
  * owner writes them (load + store), anyone may read them for stats. */
 typedef struct tr_counters {
     _Atomic uint64_t spawned, exited, dead_letters, unhandled, rejected, dropped, muted, overruns;
+    _Atomic uint64_t received; /* messages turns took (sharing.h measures with it) */
 } tr_counters;
 
 #define TR_COUNT(c, field)                                                                         \
@@ -107,6 +109,8 @@ struct tr_system {
     _Atomic uint32_t ticks; /* the coarse clock (ticker.c), read on every message */
     _Alignas(64) _Atomic uint32_t nparked; /* ...what parking workers write */
     _Atomic uint32_t nsearching;           /* idle workers looking for work before parking */
+    _Atomic int
+        keep; /* 1: workers do not steal from each other (sharing.h); read with the two above */
     _Atomic uint32_t ref_seq;              /* references of plain-thread asks */
     _Atomic unsigned next_pick;            /* tr_worker_pick's turn */
     _Alignas(64) _Atomic uint32_t callers; /* calls nested in another system's (callers.h) */
@@ -114,6 +118,8 @@ struct tr_system {
     _Atomic uint32_t muted_now;            /* actors muted at the moment */
 
     _Alignas(64) tr_ticker ticker; /* a line of its own above: callers is written per call */
+    tr_sharing_ctl sharing;        /* the ticker's */
+    _Atomic uint64_t sharing_changes;
 
     uv_mutex_t lock; /* guards the DONE transition and `finish`; done_cond signals both */
     uv_cond_t done_cond;

@@ -12,6 +12,7 @@
  * parked: workers that park and wake in quick succession (a plain thread
  * feeding them) would otherwise wake the ticker each time, one more context
  * switch per wake-up (spawn_mem: 21,000 switches instead of 12,000). */
+#include "scheduler.h"
 #include "system.h"
 
 #define TR_TICKER_GRACE 50 /* ms of an all-parked system before the ticker sleeps */
@@ -37,6 +38,7 @@ static int long_turn_seen(tr_system *sys) {
         if (turns == w->ticker_seen &&
             atomic_load_explicit(&w->in_callback, memory_order_relaxed)) {
             atomic_store_explicit(&w->preempt, 1, memory_order_relaxed);
+            tr_sched_long_turn(sys, w);
             seen = 1;
         }
         w->ticker_seen = turns;
@@ -48,6 +50,7 @@ static void ticker_main(void *arg) {
     tr_system *sys = arg;
     tr_ticker *t = &sys->ticker;
     uint64_t origin = uv_hrtime();
+    sys->sharing.epoch_ns = origin;
     unsigned nap = TR_TICK_MS, parked_ms = 0;
     uv_mutex_lock(&t->lock);
     while (!done(sys)) {
@@ -63,8 +66,10 @@ static void ticker_main(void *arg) {
         }
         uv_mutex_unlock(&t->lock);
         uv_sleep(nap);
-        atomic_store_explicit(&sys->ticks, (uint32_t)((uv_hrtime() - origin) / 1000000),
+        uint64_t now = uv_hrtime();
+        atomic_store_explicit(&sys->ticks, (uint32_t)((now - origin) / 1000000),
                               memory_order_relaxed);
+        tr_sharing_tick(sys, now);
         nap = long_turn_seen(sys) ? TR_TICK_MS
                                   : (nap * 2 < TR_TICKER_MAX_MS ? nap * 2 : TR_TICKER_MAX_MS);
         uv_mutex_lock(&t->lock);

@@ -1,0 +1,331 @@
+/* test_sharing.c — whether workers steal from each other (runtime/sharing.h).
+ *
+ * The controller is driven directly with made-up rates: it must stay sharing
+ * while the system is quiet, probe the other mode every `interval` busy
+ * epochs, keep a probe that wins by the margin, double the interval (to its
+ * cap) after probes that lose, and share again at once when the system goes
+ * quiet. Then whole systems: with TR_SHARING_NEVER every message still
+ * arrives, a turn that runs long still lets the other worker take what is
+ * queued behind it (without that rule this test spins until its watchdog
+ * fails it), and flipping the mode under a running fork-join workload loses
+ * nothing (under ThreadSanitizer too). */
+#include "check.h"
+
+#include "system.h"
+
+#include <stdatomic.h>
+#include <unistd.h>
+
+/* ---- the controller ---- */
+
+/* Runs `epochs` epochs of a system whose rate is share_rate while sharing
+ * and keep_rate while keeping; stores at probes[i] the epoch in which the
+ * i-th probe ran (at most max_probes) and returns the probes run. */
+static int drive(tr_sharing_ctl *c, int epochs, double share_rate, double keep_rate, int *probes,
+                 int max_probes) {
+    int keep = c->keep, n = 0;
+    for (int e = 0; e < epochs; e++) {
+        if (c->phase == TR_SHARING_PROBE && n < max_probes)
+            probes[n++] = e;
+        keep = tr_sharing_epoch(c, keep ? keep_rate : share_rate);
+    }
+    return n;
+}
+
+static void controller_shares_while_quiet(void) {
+    tr_sharing_ctl c;
+    tr_sharing_init(&c);
+    int probes[4];
+    CHECK_EQ(drive(&c, 1000, TR_SHARING_BUSY / 2, TR_SHARING_BUSY * 100, probes, 4), 0);
+    CHECK_EQ(c.keep, 0);
+    CHECK_EQ(c.changes, 0);
+}
+
+static void controller_keeps_what_wins(void) {
+    tr_sharing_ctl c;
+    tr_sharing_init(&c);
+    int probes[8];
+    /* Keeping is twice as fast. The first probe (epoch F, checked in F + 1)
+       wins and stays; the probes of sharing after it lose, so they come 8,
+       16 and 32 epochs after each check. */
+    enum { F = TR_SHARING_FIRST };
+    int n = drive(&c, F + 64, 10e6, 20e6, probes, 8);
+    CHECK_EQ(n, 4);
+    CHECK_EQ(probes[0], F);
+    CHECK_EQ(probes[1], F + 2 + 8);
+    CHECK_EQ(probes[2], F + 2 + 8 + 2 + 16);
+    CHECK_EQ(probes[3], F + 2 + 8 + 2 + 16 + 2 + 32);
+    CHECK_EQ(c.keep, 1);
+    CHECK_EQ(c.changes, 1);
+    /* a win by less than the margin is no win */
+    tr_sharing_init(&c);
+    CHECK(drive(&c, 100, 10e6, 10e6 * (TR_SHARING_MARGIN - 0.01), probes, 8) > 2);
+    CHECK_EQ(c.keep, 0);
+    CHECK_EQ(c.changes, 0);
+}
+
+/* The probe is judged against the epochs on both sides: a rate that climbs
+ * by 6 % an epoch anyway (more than the margin) does not make a probe of an
+ * equal mode win, as it would against the epoch before alone. */
+static void controller_ignores_a_trend(void) {
+    tr_sharing_ctl c;
+    tr_sharing_init(&c);
+    double rate = 10e6;
+    for (int e = 0; e < 200; e++, rate *= 1.06)
+        tr_sharing_epoch(&c, rate);
+    CHECK_EQ(c.changes, 0);
+}
+
+static void controller_backs_off_to_its_cap(void) {
+    tr_sharing_ctl c;
+    tr_sharing_init(&c);
+    int probes[16];
+    int n = drive(&c, 3000, 20e6, 10e6, probes, 16);
+    int gap = TR_SHARING_INTERVAL / 2, at = TR_SHARING_FIRST;
+    for (int i = 0; i < n; i++) {
+        CHECK_EQ(probes[i], at);
+        gap = gap * 2 > TR_SHARING_INTERVAL_MAX ? TR_SHARING_INTERVAL_MAX : gap * 2;
+        at += 2 + gap; /* the probe, its check, then gap standing epochs */
+    }
+    CHECK(n >= 8); /* F, F + 10, F + 28, F + 62, ... F + 774: the cap is reached */
+    CHECK_EQ(c.interval, TR_SHARING_INTERVAL_MAX);
+    CHECK_EQ(c.keep, 0);
+    CHECK_EQ(c.changes, 0);
+}
+
+static void controller_shares_again_when_quiet(void) {
+    tr_sharing_ctl c;
+    tr_sharing_init(&c);
+    int probes[4];
+    drive(&c, TR_SHARING_FIRST + 2, 10e6, 20e6, probes, 4); /* the first probe wins */
+    CHECK_EQ(c.keep, 1);
+    CHECK_EQ(c.changes, 1);
+    CHECK_EQ(tr_sharing_epoch(&c, 20e6), 1);
+    CHECK_EQ(tr_sharing_epoch(&c, TR_SHARING_BUSY / 10), 0);
+    CHECK_EQ(c.changes, 2);
+    CHECK_EQ(c.countdown, TR_SHARING_FIRST);
+    /* quiet in the middle of a probe of sharing while keeping: a change too */
+    drive(&c, TR_SHARING_FIRST + 2, 10e6, 20e6, probes, 4);
+    CHECK_EQ(c.changes, 3);
+    CHECK_EQ(c.keep, 1);
+    for (int e = 0; c.phase != TR_SHARING_PROBE; e++) {
+        CHECK(e < 100);
+        tr_sharing_epoch(&c, 20e6);
+    }
+    CHECK_EQ(c.keep, 0); /* the probe of sharing */
+    CHECK_EQ(tr_sharing_epoch(&c, TR_SHARING_BUSY / 10), 0);
+    CHECK_EQ(c.changes, 4);
+    /* and quiet during a probe of keeping while sharing is no change */
+    drive(&c, TR_SHARING_FIRST, 10e6, 10e6, probes, 4);
+    CHECK_EQ(c.phase, TR_SHARING_PROBE);
+    CHECK_EQ(c.keep, 1);
+    CHECK_EQ(tr_sharing_epoch(&c, TR_SHARING_BUSY / 10), 0);
+    CHECK_EQ(c.changes, 4);
+}
+
+/* ---- systems ---- */
+
+/* A fork-join round: the producer sends PER values to each of RECEIVERS
+ * receivers, round-robin in one callback; each sends back its sum after PER;
+ * after ROUNDS rounds it stops them and exits. */
+enum { MSG_GO = 1, MSG_VALUE, MSG_SUM, MSG_STOP };
+enum { RECEIVERS = 16, PER = 50 };
+
+typedef struct {
+    tr_pid receivers[RECEIVERS];
+    int rounds, round, missing;
+    int64_t next, total;
+} producer_state;
+
+static _Atomic int64_t g_total;
+
+static int fork_round(tr_ctx *cx, producer_state *p) {
+    p->round++;
+    p->missing = RECEIVERS;
+    for (int i = 0; i < RECEIVERS * PER; i++)
+        CHECK_EQ(tr_send_i64(tr_ctx_system(cx), p->receivers[i % RECEIVERS], MSG_VALUE, p->next++),
+                 0);
+    return 0;
+}
+
+static int producer_receive(tr_ctx *cx, void *state, tr_msg *m) {
+    producer_state *p = state;
+    if (tr_msg_type(m) == MSG_GO)
+        return fork_round(cx, p);
+    p->total += tr_msg_i64(m);
+    if (--p->missing > 0)
+        return 0;
+    if (p->round < p->rounds)
+        return fork_round(cx, p);
+    atomic_store(&g_total, p->total);
+    for (int i = 0; i < RECEIVERS; i++)
+        CHECK_EQ(tr_send_i64(tr_ctx_system(cx), p->receivers[i], MSG_STOP, 0), 0);
+    return tr_exit(cx, 0);
+}
+
+typedef struct {
+    int count;
+    int64_t sum;
+} receiver_state;
+
+static int receiver_receive(tr_ctx *cx, void *state, tr_msg *m) {
+    receiver_state *r = state;
+    if (tr_msg_type(m) == MSG_STOP)
+        return tr_exit(cx, 0);
+    r->sum += tr_msg_i64(m);
+    if (++r->count < PER)
+        return 0;
+    int rc = tr_send_i64(tr_ctx_system(cx), tr_msg_sender(m), MSG_SUM, r->sum);
+    r->count = 0;
+    r->sum = 0;
+    return rc;
+}
+
+static int producer_init(tr_ctx *cx, void *state, const void *arg) {
+    (void)cx;
+    *(producer_state *)state = *(const producer_state *)arg;
+    return 0;
+}
+
+static const tr_actor_spec receiver_spec = {
+    .name = "receiver", .state_size = sizeof(receiver_state), .receive = receiver_receive};
+static const tr_actor_spec producer_spec = {.name = "producer",
+                                            .state_size = sizeof(producer_state),
+                                            .init = producer_init,
+                                            .receive = producer_receive};
+
+static tr_system *system_sharing(tr_sharing sharing) {
+    tr_system_config cfg;
+    tr_system_config_init(&cfg);
+    cfg.workers = 2;
+    cfg.sharing = sharing;
+    tr_system *sys = NULL;
+    CHECK_EQ(tr_system_create(&cfg, &sys), 0);
+    return sys;
+}
+
+/* Starts the fork-join workload of `rounds` rounds on sys and returns the sum
+ * the producer must report: the values 0 .. rounds x RECEIVERS x PER - 1. */
+static int64_t start_fork_join(tr_system *sys, int rounds) {
+    atomic_store(&g_total, -1);
+    producer_state setup = {.rounds = rounds};
+    for (int i = 0; i < RECEIVERS; i++)
+        setup.receivers[i] = check_spawn(sys, &receiver_spec, NULL);
+    CHECK_EQ(tr_send_i64(sys, check_spawn(sys, &producer_spec, &setup), MSG_GO, 0), 0);
+    int64_t n = (int64_t)rounds * RECEIVERS * PER;
+    return n * (n - 1) / 2;
+}
+
+static void never_sharing_delivers_everything(void) {
+    tr_system *sys = system_sharing(TR_SHARING_NEVER);
+    int rounds = SANITIZED ? 50 : 400;
+    int64_t want = start_fork_join(sys, rounds);
+    tr_system_stats st = check_finish(sys);
+    CHECK_EQ(atomic_load(&g_total), want);
+    CHECK_EQ(st.sharing, 0);
+    CHECK_EQ(st.sharing_changes, 0);
+    CHECK_EQ(st.dead_letters, 0);
+    /* every value, every sum, the start and the stops */
+    CHECK_EQ(st.received, (uint64_t)rounds * RECEIVERS * (PER + 1) + 1 + RECEIVERS);
+}
+
+/* A callback that runs until another actor, queued behind it on its own
+ * worker, has run: only the long-turn rule can get that one to the other
+ * worker while workers keep their own actors. */
+enum { MSG_WAIT = 1, MSG_SET };
+static atomic_int g_flag;
+
+static int flag_receive(tr_ctx *cx, void *state, tr_msg *m) {
+    (void)cx;
+    (void)state;
+    if (tr_msg_type(m) == MSG_SET)
+        atomic_store(&g_flag, 1);
+    return tr_exit(cx, 0);
+}
+
+static const tr_actor_spec flag_spec = {.name = "flag", .receive = flag_receive};
+
+typedef struct {
+    tr_pid setter, others[2];
+} waiter_arg;
+
+static int waiter_init(tr_ctx *cx, void *state, const void *arg) {
+    (void)cx;
+    *(waiter_arg *)state = *(const waiter_arg *)arg;
+    return 0;
+}
+
+static int waiter_receive(tr_ctx *cx, void *state, tr_msg *m) {
+    (void)m;
+    waiter_arg *a = state;
+    tr_system *sys = tr_ctx_system(cx);
+    /* A send waits in the outbox until the callback sends to someone else;
+       then its receiver becomes runnable in the run-next slot, which only
+       this worker takes from, until the next one pushes it into the ring,
+       where another worker can take it. */
+    CHECK_EQ(tr_send_i64(sys, a->setter, MSG_SET, 0), 0);
+    CHECK_EQ(tr_send_i64(sys, a->others[0], MSG_SET, 0), 0);
+    CHECK_EQ(tr_send_i64(sys, a->others[1], MSG_SET, 0), 0);
+    uint64_t until = check_now_ms() + 10000; /* the watchdog */
+    while (!atomic_load(&g_flag))
+        CHECK(check_now_ms() < until);
+    return tr_exit(cx, 0);
+}
+
+static const tr_actor_spec waiter_spec = {.name = "waiter",
+                                          .state_size = sizeof(waiter_arg),
+                                          .init = waiter_init,
+                                          .receive = waiter_receive};
+
+static void long_turn_is_taken_from(void) {
+    for (int sharing = TR_SHARING_AUTO; sharing <= TR_SHARING_NEVER; sharing++) {
+        atomic_store(&g_flag, 0);
+        tr_system *sys = system_sharing((tr_sharing)sharing);
+        waiter_arg arg = {check_spawn(sys, &flag_spec, NULL),
+                          {check_spawn(sys, &flag_spec, NULL), check_spawn(sys, &flag_spec, NULL)}};
+        CHECK_EQ(tr_send_i64(sys, check_spawn(sys, &waiter_spec, &arg), MSG_WAIT, 0), 0);
+        tr_system_stats st = check_finish(sys);
+        CHECK_EQ(atomic_load(&g_flag), 1);
+        CHECK_EQ(st.exited, 4);
+    }
+}
+
+/* The mode flipped by hand every 100 us (the AUTO controller is kept out:
+ * ALWAYS) while fork-join rounds run: every value still arrives once. */
+static void flipping_modes_loses_nothing(void) {
+    tr_system *sys = system_sharing(TR_SHARING_ALWAYS);
+    int64_t want = start_fork_join(sys, SANITIZED ? 100 : 1000);
+    int keep = 0;
+    while (atomic_load(&g_total) < 0) {
+        keep = !keep;
+        atomic_store(&sys->keep, keep);
+        usleep(100);
+    }
+    tr_system_stats st = check_finish(sys);
+    CHECK_EQ(atomic_load(&g_total), want);
+    CHECK_EQ(st.dead_letters, 0);
+}
+
+static void config_is_checked(void) {
+    tr_system_config cfg;
+    tr_system_config_init(&cfg);
+    CHECK_EQ(cfg.sharing, TR_SHARING_AUTO);
+    cfg.sharing = (tr_sharing)(TR_SHARING_NEVER + 1);
+    tr_system *sys = NULL;
+    CHECK_EQ(tr_system_create(&cfg, &sys), TR_EINVAL);
+    CHECK(sys == NULL);
+}
+
+int main(int argc, char **argv) {
+    check_only = argc > 1 ? argv[1] : NULL;
+    RUN_CASE(controller_shares_while_quiet);
+    RUN_CASE(controller_keeps_what_wins);
+    RUN_CASE(controller_ignores_a_trend);
+    RUN_CASE(controller_backs_off_to_its_cap);
+    RUN_CASE(controller_shares_again_when_quiet);
+    RUN_CASE(never_sharing_delivers_everything);
+    RUN_CASE(long_turn_is_taken_from);
+    RUN_CASE(flipping_modes_loses_nothing);
+    RUN_CASE(config_is_checked);
+    return check_summary();
+}
