@@ -38,8 +38,8 @@ int tr_sharing_epoch(tr_sharing_ctl *c, double rate) {
         c->phase = TR_SHARING_CHECK;
         c->keep = !c->keep;
         break;
-    case TR_SHARING_CHECK:
-        if (c->probe > (c->before + rate) / 2 * TR_SHARING_MARGIN) { /* the probe's mode wins */
+    case TR_SHARING_CHECK: /* the probe wins only against both epochs around it */
+        if (c->probe > (c->before > rate ? c->before : rate) * TR_SHARING_MARGIN) {
             c->keep = !c->keep;
             c->changes++;
             stand(c, TR_SHARING_INTERVAL);

@@ -27,9 +27,11 @@
  * TR_SHARING_EPOCH_MS (in practice up to the ticker's 8 ms nap). After
  * TR_SHARING_FIRST busy epochs, and then every `interval` epochs, it tries
  * the other mode for one epoch (a probe) and goes back for one more (the
- * check); the probe's mode is kept if its rate beat the mean of the epochs
- * on either side of it by TR_SHARING_MARGIN (either side, so that a rate
- * that climbs or falls anyway does not decide). After a probe that lost, the
+ * check); the probe's mode is kept if its rate beat both epochs around it
+ * by TR_SHARING_MARGIN: both, so that a rate that climbs or falls anyway
+ * does not decide, nor an epoch slowed by the change back (a check epoch
+ * slowed so made spawn_mem switch, and lose a fifth of its rate, in one run
+ * of six when the probe was judged against the mean of the two). After a probe that lost, the
  * interval doubles (up to TR_SHARING_INTERVAL_MAX), so a machine where one
  * mode keeps winning spends ever less time trying the other. A system taking
  * fewer than TR_SHARING_BUSY messages a second per worker (2 us or more a

@@ -64,15 +64,21 @@ static void controller_keeps_what_wins(void) {
     CHECK_EQ(c.changes, 0);
 }
 
-/* The probe is judged against the epochs on both sides: a rate that climbs
- * by 6 % an epoch anyway (more than the margin) does not make a probe of an
- * equal mode win, as it would against the epoch before alone. */
+/* The probe is judged against both epochs around it: a rate that climbs by
+ * 6 % an epoch anyway (more than the margin) does not make a probe of an
+ * equal mode win, as it would against the epoch before alone, and neither
+ * does a check epoch slowed by the change back, as it would against the
+ * mean of the two. */
 static void controller_ignores_a_trend(void) {
     tr_sharing_ctl c;
     tr_sharing_init(&c);
     double rate = 10e6;
     for (int e = 0; e < 200; e++, rate *= 1.06)
         tr_sharing_epoch(&c, rate);
+    CHECK_EQ(c.changes, 0);
+    tr_sharing_init(&c);
+    for (int e = 0; e < 200; e++)
+        tr_sharing_epoch(&c, c.phase == TR_SHARING_CHECK ? 5e6 : 10e6);
     CHECK_EQ(c.changes, 0);
 }
 
