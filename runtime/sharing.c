@@ -15,37 +15,46 @@ static void stand(tr_sharing_ctl *c, unsigned interval) {
     c->countdown = interval;
 }
 
+/* Tries the other mode for the next epoch; rate was the standing one's. */
+static void probe(tr_sharing_ctl *c, double rate) {
+    c->before = rate;
+    c->phase = TR_SHARING_PROBE;
+    c->keep = !c->keep;
+}
+
 int tr_sharing_epoch(tr_sharing_ctl *c, double rate) {
     if (rate < TR_SHARING_BUSY) { /* not bound by moving messages: share */
         int standing_keep = c->phase == TR_SHARING_PROBE ? !c->keep : c->keep;
         if (standing_keep)
             c->changes++;
         c->keep = 0;
+        c->wins = 0;
         stand(c, TR_SHARING_INTERVAL / 2);
         c->countdown = TR_SHARING_FIRST;
         return 0;
     }
     switch (c->phase) {
     case TR_SHARING_STANDING:
-        if (--c->countdown == 0) {
-            c->before = rate;
-            c->phase = TR_SHARING_PROBE;
-            c->keep = !c->keep;
-        }
+        if (--c->countdown == 0)
+            probe(c, rate);
         break;
     case TR_SHARING_PROBE:
         c->probe = rate;
         c->phase = TR_SHARING_CHECK;
         c->keep = !c->keep;
         break;
-    case TR_SHARING_CHECK: /* the probe wins only against both epochs around it */
-        if (c->probe > (c->before > rate ? c->before : rate) * TR_SHARING_MARGIN) {
+    case TR_SHARING_CHECK: /* a probe wins only against both epochs around it */
+        if (c->probe <= (c->before > rate ? c->before : rate) * TR_SHARING_MARGIN) {
+            c->wins = 0;
+            stand(c, c->interval * 2 < TR_SHARING_INTERVAL_MAX ? c->interval * 2
+                                                               : TR_SHARING_INTERVAL_MAX);
+        } else if (++c->wins < TR_SHARING_WINS) {
+            probe(c, rate); /* again, at once */
+        } else {
+            c->wins = 0;
             c->keep = !c->keep;
             c->changes++;
             stand(c, TR_SHARING_INTERVAL);
-        } else {
-            stand(c, c->interval * 2 < TR_SHARING_INTERVAL_MAX ? c->interval * 2
-                                                               : TR_SHARING_INTERVAL_MAX);
         }
         break;
     }

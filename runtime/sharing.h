@@ -27,11 +27,14 @@
  * TR_SHARING_EPOCH_MS (in practice up to the ticker's 8 ms nap). After
  * TR_SHARING_FIRST busy epochs, and then every `interval` epochs, it tries
  * the other mode for one epoch (a probe) and goes back for one more (the
- * check); the probe's mode is kept if its rate beat both epochs around it
- * by TR_SHARING_MARGIN: both, so that a rate that climbs or falls anyway
- * does not decide, nor an epoch slowed by the change back (a check epoch
- * slowed so made spawn_mem switch, and lose a fifth of its rate, in one run
- * of six when the probe was judged against the mean of the two). After a probe that lost, the
+ * check). A probe wins if its rate beat both epochs around it by
+ * TR_SHARING_MARGIN: both, so that a rate that climbs or falls anyway does
+ * not decide, nor an epoch slowed by the change back (a check epoch slowed
+ * so made spawn_mem switch, and lose a fifth of its rate, in one run of six
+ * when the probe was judged against the mean of the two). A win is tried
+ * again at once, and the mode changes after TR_SHARING_WINS wins in a row:
+ * spawn_mem's epochs vary by 5-10 % in a slow spell, and single wins still
+ * switched it in 2 runs of 16. After a probe that lost, the
  * interval doubles (up to TR_SHARING_INTERVAL_MAX), so a machine where one
  * mode keeps winning spends ever less time trying the other. A system taking
  * fewer than TR_SHARING_BUSY messages a second per worker (2 us or more a
@@ -50,6 +53,7 @@ struct tr_system;
 #define TR_SHARING_INTERVAL 8       /* epochs between probes after a change */
 #define TR_SHARING_INTERVAL_MAX 256 /* ...and at most, after probes that lost */
 #define TR_SHARING_MARGIN 1.05      /* a probe must be this much faster to win */
+#define TR_SHARING_WINS 2           /* ...this many times in a row to change the mode */
 #define TR_SHARING_BUSY 500000.0    /* messages a second per worker (2 us each) */
 
 enum tr_sharing_phase {
@@ -65,6 +69,7 @@ typedef struct tr_sharing_ctl {
     unsigned interval;    /* epochs between probes */
     unsigned countdown;   /* standing epochs until the next probe */
     double before, probe; /* the rates of the epoch before the probe, and of the probe */
+    unsigned wins;        /* probes in a row that won */
     uint64_t changes;     /* times the standing mode changed */
     /* The epoch under way (tr_sharing_tick). */
     uint64_t epoch_ns, epoch_received;

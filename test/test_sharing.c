@@ -46,17 +46,32 @@ static void controller_keeps_what_wins(void) {
     tr_sharing_init(&c);
     int probes[8];
     /* Keeping is twice as fast. The first probe (epoch F, checked in F + 1)
-       wins and stays; the probes of sharing after it lose, so they come 8,
-       16 and 32 epochs after each check. */
+       wins, so does the second, at once (F + 2, checked in F + 3), and the
+       mode changes; the probes of sharing after it lose, so they come 8, 16
+       and 32 epochs after each check. */
     enum { F = TR_SHARING_FIRST };
-    int n = drive(&c, F + 64, 10e6, 20e6, probes, 8);
-    CHECK_EQ(n, 4);
+    CHECK_EQ(TR_SHARING_WINS, 2);
+    int n = drive(&c, F + 67, 10e6, 20e6, probes, 8);
+    CHECK_EQ(n, 5);
     CHECK_EQ(probes[0], F);
-    CHECK_EQ(probes[1], F + 2 + 8);
-    CHECK_EQ(probes[2], F + 2 + 8 + 2 + 16);
-    CHECK_EQ(probes[3], F + 2 + 8 + 2 + 16 + 2 + 32);
+    CHECK_EQ(probes[1], F + 2);
+    CHECK_EQ(probes[2], F + 4 + 8);
+    CHECK_EQ(probes[3], F + 4 + 8 + 2 + 16);
+    CHECK_EQ(probes[4], F + 4 + 8 + 2 + 16 + 2 + 32);
     CHECK_EQ(c.keep, 1);
     CHECK_EQ(c.changes, 1);
+    /* one win alone changes nothing: keeping wins its first probe only */
+    tr_sharing_init(&c);
+    int keep = 0, keep_probes = 0;
+    for (int e = 0; e < 100; e++) {
+        double rate = 10e6;
+        if (keep && c.phase == TR_SHARING_PROBE && keep_probes++ == 0)
+            rate = 20e6;
+        keep = tr_sharing_epoch(&c, rate);
+    }
+    CHECK(keep_probes > 2);
+    CHECK_EQ(c.keep, 0);
+    CHECK_EQ(c.changes, 0);
     /* a win by less than the margin is no win */
     tr_sharing_init(&c);
     CHECK(drive(&c, 100, 10e6, 10e6 * (TR_SHARING_MARGIN - 0.01), probes, 8) > 2);
@@ -103,7 +118,7 @@ static void controller_shares_again_when_quiet(void) {
     tr_sharing_ctl c;
     tr_sharing_init(&c);
     int probes[4];
-    drive(&c, TR_SHARING_FIRST + 2, 10e6, 20e6, probes, 4); /* the first probe wins */
+    drive(&c, TR_SHARING_FIRST + 2 * TR_SHARING_WINS, 10e6, 20e6, probes, 4); /* keeping wins */
     CHECK_EQ(c.keep, 1);
     CHECK_EQ(c.changes, 1);
     CHECK_EQ(tr_sharing_epoch(&c, 20e6), 1);
@@ -111,7 +126,7 @@ static void controller_shares_again_when_quiet(void) {
     CHECK_EQ(c.changes, 2);
     CHECK_EQ(c.countdown, TR_SHARING_FIRST);
     /* quiet in the middle of a probe of sharing while keeping: a change too */
-    drive(&c, TR_SHARING_FIRST + 2, 10e6, 20e6, probes, 4);
+    drive(&c, TR_SHARING_FIRST + 2 * TR_SHARING_WINS, 10e6, 20e6, probes, 4);
     CHECK_EQ(c.changes, 3);
     CHECK_EQ(c.keep, 1);
     for (int e = 0; c.phase != TR_SHARING_PROBE; e++) {
