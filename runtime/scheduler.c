@@ -20,9 +20,10 @@
  * parked-and-woken already (the waker clears `parked` by CAS, so each wake-up
  * is one syscall for one sleeper). What a long turn holds up is the ticker's
  * to share: it wakes a parked worker, which may then steal from that worker
- * in either mode (tr_sched_long_turn). Commands (command.h) are the same pair: the sender
- * raises the target's commands_pending (seq_cst) and then reads its `parked`;
- * the worker sets `parked` and then reads commands_pending.
+ * in either mode (tr_sched_long_turn). Commands (command.h) are the same
+ * pair: the sender raises the target's commands_pending (seq_cst) and then
+ * reads its `parked`; the worker sets `parked` and then reads
+ * commands_pending.
  *
  * The system is done when no actor is live; workers check that when they run
  * out of work, from per-worker counters read exited-first (see system.c).

@@ -27,7 +27,7 @@ int tr_sharing_epoch(tr_sharing_ctl *c, double rate) {
         int standing_keep = c->phase == TR_SHARING_PROBE ? !c->keep : c->keep;
         if (standing_keep)
             c->changes++;
-        c->keep = 0;
+        c->keep = 0; /* and start over as tr_sharing_init does */
         c->wins = 0;
         stand(c, TR_SHARING_INTERVAL / 2);
         c->countdown = TR_SHARING_FIRST;

@@ -17,10 +17,10 @@
  * a worker that queues work wakes a parked one to take it: scheduler.c) and
  * KEEP (no stealing and no such wake-ups: each worker runs what it made
  * runnable; plain threads' mail and a full run queue's spill still spread
- * through the global queue). A turn that runs long on a worker is still taken from in
+ * through the global queue). A worker in a long turn is still taken from in
  * KEEP: the ticker, which marks such a turn (ticker.h), wakes a parked
- * worker to take the actors queued behind it, so KEEP delays nothing by more
- * than a long turn's mark (1-16 ms).
+ * worker to take the actors queued behind it, so KEEP delays nothing by
+ * more than a long turn's mark (1-16 ms).
  *
  * The controller runs on the ticker thread. It counts the messages that
  * every worker's turns take (tr_counters.received) over epochs of at least
@@ -34,9 +34,9 @@
  * when the probe was judged against the mean of the two). A win is tried
  * again at once, and the mode changes after TR_SHARING_WINS wins in a row:
  * spawn_mem's epochs vary by 5-10 % in a slow spell, and single wins still
- * switched it in 2 runs of 16. After a probe that lost, the
- * interval doubles (up to TR_SHARING_INTERVAL_MAX), so a machine where one
- * mode keeps winning spends ever less time trying the other. A system taking
+ * switched it in 2 runs of 16. After a probe that lost, the interval
+ * doubles (up to TR_SHARING_INTERVAL_MAX), so a machine where one mode
+ * keeps winning spends ever less time trying the other. A system taking
  * fewer than TR_SHARING_BUSY messages a second per worker (2 us or more a
  * message, against a few hundred ns to move one) is not bound by moving
  * them: it shares, and starts over when busy again. With one worker, or with
