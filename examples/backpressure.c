@@ -114,7 +114,15 @@ static int producer_receive(tr_ctx *cx, void *state, tr_msg *m) {
     if (tr_msg_type(m) != MSG_GO)
         return TR_EUNHANDLED;
     if (atomic_load(&g_stop)) {
-        int rc = tr_send(sys, p->consumer, MSG_DONE, NULL, 0);
+        /* DONE waits for room: drop_oldest drops a new message outright once
+           the mailbox holds twice its capacity, and a dropped DONE would
+           leave the consumer waiting for it. Only this actor sends there, so
+           the depth can only fall before DONE is in. */
+        tr_mailbox_stats ms;
+        int rc = tr_actor_stats(sys, p->consumer, &ms);
+        if (rc == 0 && ms.capacity && ms.depth >= ms.capacity)
+            return tr_send_after(cx, TICK_MS, tr_self(cx), MSG_GO, NULL, 0, NULL);
+        rc = tr_send(sys, p->consumer, MSG_DONE, NULL, 0);
         if (rc == TR_EFULL) { /* fail policy, mailbox full: DONE again next tick */
             atomic_fetch_add(&g_done_refused, 1);
             return tr_send_after(cx, TICK_MS, tr_self(cx), MSG_GO, NULL, 0, NULL);
