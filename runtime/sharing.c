@@ -3,8 +3,19 @@
 
 #include "system.h"
 
+/* Sharing, with the first probe TR_SHARING_FIRST busy epochs away (and the
+ * interval that doubles to TR_SHARING_INTERVAL when it loses). */
+static void start_over(tr_sharing_ctl *c) {
+    c->keep = 0;
+    c->wins = 0;
+    c->phase = TR_SHARING_STANDING;
+    c->interval = TR_SHARING_INTERVAL / 2;
+    c->countdown = TR_SHARING_FIRST;
+}
+
 void tr_sharing_init(tr_sharing_ctl *c) {
-    *c = (tr_sharing_ctl){.interval = TR_SHARING_INTERVAL / 2, .countdown = TR_SHARING_FIRST};
+    *c = (tr_sharing_ctl){0};
+    start_over(c);
 }
 
 /* Back to standing in the current mode with the next probe `interval` epochs
@@ -27,10 +38,7 @@ int tr_sharing_epoch(tr_sharing_ctl *c, double rate) {
         int standing_keep = c->phase == TR_SHARING_PROBE ? !c->keep : c->keep;
         if (standing_keep)
             c->changes++;
-        c->keep = 0; /* and start over as tr_sharing_init does */
-        c->wins = 0;
-        stand(c, TR_SHARING_INTERVAL / 2);
-        c->countdown = TR_SHARING_FIRST;
+        start_over(c);
         return 0;
     }
     switch (c->phase) {

@@ -133,8 +133,9 @@ TR_API int tr_unregister_global(tr_system *sys, const char *name);
 
 /* The pid registered under name anywhere in the cluster, or TR_ENOTFOUND
  * (also when its node is down), TR_EINVAL, TR_ENOTSUP, TR_ETIMEDOUT,
- * TR_ECONNREFUSED, TR_EAUTH, TR_ENOMEM, TR_ESYS (as a negative tr_pid). Blocks for a round trip to the server: plain thread or
- * actor, as tr_register_global (name is not kept). */
+ * TR_ECONNREFUSED, TR_EAUTH, TR_ENOMEM, TR_ESYS (as a negative tr_pid).
+ * Blocks for a round trip to the server: plain thread or actor, as
+ * tr_register_global (name is not kept). */
 TR_API tr_pid tr_whereis_global(tr_system *sys, const char *name);
 
 typedef struct tr_node_stats {
