@@ -147,7 +147,7 @@ static void relate(tr_remote *r, unsigned node, tr_pid pid) {
 int tr_remote_node_up(tr_remote *r, unsigned node) {
     if (node == r->id)
         return 1;
-    if (node == 0 || node > TR_NODE_MAX || !r->kv) /* (no bucket: closed) */
+    if (node == 0 || node > TR_NODE_MAX || atomic_load(&r->closing))
         return 0;
     uint8_t st = atomic_load_explicit(&r->state[node], memory_order_relaxed);
     if (st != TR_NODE_UNKNOWN)
@@ -407,7 +407,7 @@ static int undeliverable(tr_remote *r, tr_worker *w, tr_msg *m, int reason) {
 
 int tr_node_route(tr_system *sys, tr_worker *w, unsigned node, tr_msg *m) {
     tr_remote *r = sys->remote;
-    if (atomic_load(&r->closing) || !tr_remote_node_up(r, node))
+    if (!tr_remote_node_up(r, node))
         return undeliverable(r, w, m, TR_ENODEDOWN);
     if (m->size > r->max_frame) {
         if (tr_msg_is_request(m))
@@ -438,12 +438,12 @@ int tr_node_route(tr_system *sys, tr_worker *w, unsigned node, tr_msg *m) {
         rc = bw ? tr_batch_add(bw, &f) : TR_ENOMEM;
         w->node_pending |= rc == 0;
     } else { /* outside a turn: at once, through the writer plain threads share */
-        uv_mutex_lock(&r->lock);
+        uv_mutex_lock(&r->plain_lock);
         tr_batch_reset(&r->plain, r->id);
         rc = tr_batch_add(&r->plain, &f);
         if (rc == 0)
             publish(r, node, &r->plain);
-        uv_mutex_unlock(&r->lock);
+        uv_mutex_unlock(&r->plain_lock);
     }
     if (rc)
         return undeliverable(r, w, m, rc);
@@ -658,6 +658,7 @@ static void remote_free(tr_remote *r) {
     uv_sem_destroy(&r->conn_closed);
     uv_sem_destroy(&r->subs_done);
     uv_cond_destroy(&r->cond);
+    uv_mutex_destroy(&r->plain_lock);
     uv_mutex_destroy(&r->names_lock);
     uv_mutex_destroy(&r->lock);
     free(r);
@@ -671,6 +672,8 @@ static tr_remote *remote_new(tr_system *sys, const tr_node_config *cfg) {
         goto fail_lock;
     if (uv_mutex_init(&r->names_lock) != 0)
         goto fail_names_lock;
+    if (uv_mutex_init(&r->plain_lock) != 0)
+        goto fail_plain_lock;
     if (uv_cond_init(&r->cond) != 0)
         goto fail_cond;
     if (uv_sem_init(&r->subs_done, 0) != 0)
@@ -691,6 +694,8 @@ fail_conn_closed:
 fail_subs_done:
     uv_cond_destroy(&r->cond);
 fail_cond:
+    uv_mutex_destroy(&r->plain_lock);
+fail_plain_lock:
     uv_mutex_destroy(&r->names_lock);
 fail_names_lock:
     uv_mutex_destroy(&r->lock);

@@ -43,10 +43,13 @@ typedef struct tr_remote {
     /* Held across a name's key-value calls (register, unregister, the
        heartbeat's refresh), so they do not undo each other on this node. */
     uv_mutex_t names_lock;
+    /* Frames sent outside a turn (plain threads), one at a time: a publish
+       may wait on the socket, so not under `lock`, which workers take. */
+    uv_mutex_t plain_lock;
+    tr_batch_writer plain;
     uv_mutex_t lock;             /* guards what follows */
     tr_vec related[TR_NODE_IDS]; /* local pids linked to or monitoring that node's actors */
     tr_vec names;                /* tr_gname */
-    tr_batch_writer plain;       /* frames sent outside a turn (plain threads) */
     int stopping;
     uv_cond_t cond; /* wakes the heartbeat thread to stop */
     uv_thread_t beat_thread;
@@ -63,8 +66,9 @@ typedef struct tr_remote {
  * name that is safe in a NATS subject or key. */
 int tr_remote_name_ok(const char *s, size_t max, int dots);
 
-/* Whether node is up; an id never seen is looked up in the bucket first
- * (a round trip, once per id). Any thread. */
+/* Whether node is up (none is once this node is closing); an id never seen
+ * is looked up in the bucket first (a round trip, once per id). Any
+ * thread. */
 int tr_remote_node_up(tr_remote *r, unsigned node);
 
 /* A libnats status as a TR_E* code. */
