@@ -8,7 +8,11 @@
  * refreshes its names with each heartbeat (keys expire like node keys when
  * not refreshed, so a dead node's names go with it) and drops those whose
  * actor has exited; whereis also checks the holder, so a name is never
- * answered for an actor known to be gone. */
+ * answered for an actor known to be gone.
+ *
+ * r->names, this node's own names, is touched only under r->names_lock,
+ * which is held across each name call's key-value round trips (register,
+ * unregister, the heartbeat's refresh), so they do not undo each other. */
 #include "remote.h"
 
 #include <stdio.h>
@@ -40,26 +44,20 @@ static tr_pid entry_pid(kvEntry *e) {
 static void remember(tr_remote *r, const char *name, tr_pid pid) {
     tr_gname g = {.pid = pid};
     snprintf(g.name, sizeof g.name, "%s", name);
-    uv_mutex_lock(&r->lock);
     (void)tr_vec_push(&r->names, &g, sizeof g); /* out of memory: it is not refreshed */
-    uv_mutex_unlock(&r->lock);
 }
 
-/* Forgets this node's entry for name if it holds pid (0: whatever it holds),
- * and returns the pid it held (0: none). A refresh working on a copy so does
- * not forget a name registered again meanwhile. */
-static tr_pid forget(tr_remote *r, const char *name, tr_pid pid) {
-    tr_pid held = 0;
-    uv_mutex_lock(&r->lock);
-    for (uint32_t i = 0; i < r->names.n && !held; i++) {
+/* Forgets this node's entry for name and returns the pid it held (0: none). */
+static tr_pid forget(tr_remote *r, const char *name) {
+    for (uint32_t i = 0; i < r->names.n; i++) {
         tr_gname *g = &TR_VEC_AT(&r->names, tr_gname, i);
-        if (strcmp(g->name, name) == 0 && (!pid || g->pid == pid)) {
-            held = g->pid;
+        if (strcmp(g->name, name) == 0) {
+            tr_pid held = g->pid;
             tr_vec_take(&r->names, i, sizeof(tr_gname));
+            return held;
         }
     }
-    uv_mutex_unlock(&r->lock);
-    return held;
+    return 0;
 }
 
 /* Gives up name's key if it still names pid: an update against the revision
@@ -101,7 +99,7 @@ static int register_global(tr_remote *r, const char *name, tr_pid pid) {
     }
     if (s != NATS_OK)
         return tr_remote_error(s);
-    forget(r, name, 0);
+    forget(r, name);
     remember(r, name, pid);
     return 0;
 }
@@ -115,7 +113,7 @@ static int locked_register(tr_remote *r, const char *name, tr_pid pid) {
 
 static int unregister_global(tr_remote *r, const char *name) {
     uv_mutex_lock(&r->names_lock);
-    tr_pid held = forget(r, name, 0);
+    tr_pid held = forget(r, name);
     if (held)
         release(r, name, held);
     uv_mutex_unlock(&r->names_lock);
@@ -169,38 +167,27 @@ tr_pid tr_whereis_global(tr_system *sys, const char *name) {
 
 void tr_gnames_refresh(tr_remote *r) {
     uv_mutex_lock(&r->names_lock);
-    uv_mutex_lock(&r->lock);
-    tr_vec names = {0};
-    if (r->names.n && tr_vec_reserve(&names, r->names.n, sizeof(tr_gname)) == 0) {
-        memcpy(names.items, r->names.items, r->names.n * sizeof(tr_gname));
-        names.n = r->names.n;
-    }
-    uv_mutex_unlock(&r->lock);
-    for (uint32_t i = 0; i < names.n; i++) {
-        tr_gname *g = &TR_VEC_AT(&names, tr_gname, i);
-        char key[TR_GNAME_MAX + 8], value[24];
-        key_of(g->name, key, sizeof key);
-        if (!tr_live_actor(r->sys, g->pid)) {
-            if (forget(r, g->name, g->pid))
-                release(r, g->name, g->pid);
+    /* backwards: tr_vec_take moves the last entry into the hole */
+    for (uint32_t i = r->names.n; i-- > 0;) {
+        tr_gname g = TR_VEC_AT(&r->names, tr_gname, i);
+        if (!tr_live_actor(r->sys, g.pid)) {
+            tr_vec_take(&r->names, i, sizeof g);
+            release(r, g.name, g.pid);
             continue;
         }
-        snprintf(value, sizeof value, "%lld", (long long)g->pid);
+        char key[TR_GNAME_MAX + 8], value[24];
+        key_of(g.name, key, sizeof key);
+        snprintf(value, sizeof value, "%lld", (long long)g.pid);
         uint64_t rev;
         kvStore_PutString(&rev, r->kv, key, value);
     }
     uv_mutex_unlock(&r->names_lock);
-    tr_vec_free(&names);
 }
 
 void tr_gnames_drop_all(tr_remote *r) {
     uv_mutex_lock(&r->names_lock);
-    uv_mutex_lock(&r->lock);
-    tr_vec names = r->names;
-    memset(&r->names, 0, sizeof names);
-    uv_mutex_unlock(&r->lock);
-    for (uint32_t i = 0; i < names.n; i++)
-        release(r, TR_VEC_AT(&names, tr_gname, i).name, TR_VEC_AT(&names, tr_gname, i).pid);
+    for (uint32_t i = 0; i < r->names.n; i++)
+        release(r, TR_VEC_AT(&r->names, tr_gname, i).name, TR_VEC_AT(&r->names, tr_gname, i).pid);
+    tr_vec_free(&r->names);
     uv_mutex_unlock(&r->names_lock);
-    tr_vec_free(&names);
 }

@@ -41,15 +41,16 @@ typedef struct tr_remote {
     _Atomic uint8_t state[TR_NODE_IDS];
     _Atomic uint64_t last_seen[TR_NODE_IDS]; /* ms, uv_hrtime's clock */
     /* Held across a name's key-value calls (register, unregister, the
-       heartbeat's refresh), so they do not undo each other on this node. */
+       heartbeat's refresh), so they do not undo each other on this node;
+       guards `names`. */
     uv_mutex_t names_lock;
+    tr_vec names; /* tr_gname: this node's own names */
     /* Frames sent outside a turn (plain threads), one at a time: a publish
        may wait on the socket, so not under `lock`, which workers take. */
     uv_mutex_t plain_lock;
     tr_batch_writer plain;
     uv_mutex_t lock;             /* guards what follows */
     tr_vec related[TR_NODE_IDS]; /* local pids linked to or monitoring that node's actors */
-    tr_vec names;                /* tr_gname */
     int stopping;
     uv_cond_t cond; /* wakes the heartbeat thread to stop */
     uv_thread_t beat_thread;
