@@ -124,10 +124,11 @@ typedef struct tr_system tr_system;
  * where cores share caches poorly, stealing can make message-bound work
  * slower on two workers than on one. */
 typedef enum tr_sharing {
-    TR_SHARING_AUTO = 0, /* measured: the system tries both ways now and then
-                            while it is busy (over half a million messages a
-                            second per worker) and keeps whichever moves more
-                            messages a second; below that it always steals */
+    TR_SHARING_AUTO = 0, /* measured: while the system is busy (over half a
+                            million messages a second per worker) it starts
+                            as NEVER, tries both ways now and then and keeps
+                            whichever moves more messages a second; below
+                            that it always steals */
     TR_SHARING_ALWAYS,   /* always steal (classic work stealing) */
     TR_SHARING_NEVER     /* each worker runs the actors it made runnable; only a
                             callback that runs long (found within 1-16 ms) lets
@@ -206,8 +207,9 @@ typedef struct tr_system_stats {
                                  TR_OVERFLOW_DROP_OLDEST mailbox dropped */
     unsigned sharing;         /* 1 while idle workers steal from busy ones, 0 while each
                                  keeps its own (tr_sharing) */
-    uint64_t sharing_changes; /* times TR_SHARING_AUTO switched mode (not counting its
-                                 one-epoch trials) */
+    uint64_t sharing_changes; /* times TR_SHARING_AUTO's trials made it switch mode (not
+                                 counting the trials, nor sharing while the system is
+                                 quiet and keeping when it is busy again) */
 } tr_system_stats;
 
 /* Fills *out with counters summed over all workers. The counters are exact once

@@ -3,10 +3,11 @@
 
 #include "system.h"
 
-/* Sharing, with the first probe TR_SHARING_FIRST busy epochs away (and the
+/* Keeping, with the first probe TR_SHARING_FIRST busy epochs away (and the
  * interval that doubles to TR_SHARING_INTERVAL when it loses). */
 static void start_over(tr_sharing_ctl *c) {
-    c->keep = 0;
+    c->keep = 1;
+    c->quiet = 0;
     c->wins = 0;
     c->phase = TR_SHARING_STANDING;
     c->interval = TR_SHARING_INTERVAL / 2;
@@ -35,11 +36,12 @@ static void probe(tr_sharing_ctl *c, double rate) {
 
 int tr_sharing_epoch(tr_sharing_ctl *c, double rate) {
     if (rate < TR_SHARING_BUSY) { /* not bound by moving messages: share */
-        int standing_keep = c->phase == TR_SHARING_PROBE ? !c->keep : c->keep;
-        if (standing_keep)
-            c->changes++;
+        c->quiet = 1;
+        return c->keep = 0;
+    }
+    if (c->quiet) { /* busy again: keep, and try sharing after the first epochs */
         start_over(c);
-        return 0;
+        return 1;
     }
     switch (c->phase) {
     case TR_SHARING_STANDING:

@@ -66,7 +66,7 @@ int tr_system_create(const tr_system_config *cfg, tr_system **out) {
         return TR_ENOMEM;
     sys->cfg = *cfg;
     tr_sharing_init(&sys->sharing);
-    atomic_init(&sys->keep, cfg->sharing == TR_SHARING_NEVER);
+    atomic_init(&sys->keep, cfg->sharing != TR_SHARING_ALWAYS); /* AUTO starts keeping */
     sys->workers = aligned_alloc(64, sizeof(tr_worker) * cfg->workers);
     if (!sys->workers) {
         free(sys);

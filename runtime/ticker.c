@@ -37,7 +37,7 @@ static int long_turn_seen(tr_system *sys) {
         unsigned turns = atomic_load_explicit(&w->tick, memory_order_relaxed);
         if (turns == w->ticker_seen &&
             atomic_load_explicit(&w->in_callback, memory_order_relaxed)) {
-            atomic_store_explicit(&w->preempt, 1, memory_order_relaxed);
+            atomic_store(&w->preempt, 1); /* seq_cst: read by parkers (scheduler.c) */
             tr_sched_long_turn(sys, w);
             seen = 1;
         }

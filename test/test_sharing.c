@@ -1,14 +1,15 @@
 /* test_sharing.c — whether workers steal from each other (runtime/sharing.h).
  *
- * The controller is driven directly with made-up rates: it must stay sharing
- * while the system is quiet, probe the other mode every `interval` busy
- * epochs, keep a probe that wins by the margin, double the interval (to its
- * cap) after probes that lose, and share again at once when the system goes
- * quiet. Then whole systems: with TR_SHARING_NEVER every message still
- * arrives, a turn that runs long still lets the other worker take what is
- * queued behind it (without that rule this test spins until its watchdog
- * fails it), and flipping the mode under a running fork-join workload loses
- * nothing (under ThreadSanitizer too). */
+ * The controller is driven directly with made-up rates: it must start
+ * keeping, share while the system is quiet, probe the other mode every
+ * `interval` busy epochs, change mode only after probes that win by the
+ * margin, double the interval (to its cap) after probes that lose, and start
+ * over, keeping, when the system is busy again after being quiet. Then whole
+ * systems: with TR_SHARING_NEVER every message still arrives, a turn that
+ * runs long still lets the other worker take what is queued behind it
+ * (without that rule this test spins until its watchdog fails it), and
+ * flipping the mode under a running fork-join workload loses nothing (under
+ * ThreadSanitizer too). */
 #include "check.h"
 
 #include "system.h"
@@ -35,47 +36,52 @@ static int drive(tr_sharing_ctl *c, int epochs, double share_rate, double keep_r
 static void controller_shares_while_quiet(void) {
     tr_sharing_ctl c;
     tr_sharing_init(&c);
+    CHECK_EQ(c.keep, 1); /* a busy system starts keeping */
     int probes[4];
-    CHECK_EQ(drive(&c, 1000, TR_SHARING_BUSY / 2, TR_SHARING_BUSY * 100, probes, 4), 0);
+    CHECK_EQ(drive(&c, 1000, TR_SHARING_BUSY / 2, TR_SHARING_BUSY / 2, probes, 4), 0);
     CHECK_EQ(c.keep, 0);
     CHECK_EQ(c.changes, 0);
 }
 
-static void controller_keeps_what_wins(void) {
+static void controller_shares_when_sharing_wins(void) {
     tr_sharing_ctl c;
     tr_sharing_init(&c);
     int probes[8];
-    /* Keeping is twice as fast. The first probe (epoch F, checked in F + 1)
+    /* Sharing is twice as fast. The first probe (epoch F, checked in F + 1)
        wins, so does the second, at once (F + 2, checked in F + 3), and the
-       mode changes; the probes of sharing after it lose, so they come 8, 16
+       mode changes; the probes of keeping after it lose, so they come 8, 16
        and 32 epochs after each check. */
     enum { F = TR_SHARING_FIRST };
     CHECK_EQ(TR_SHARING_WINS, 2);
-    int n = drive(&c, F + 67, 10e6, 20e6, probes, 8);
+    int n = drive(&c, F + 67, 20e6, 10e6, probes, 8);
     CHECK_EQ(n, 5);
     CHECK_EQ(probes[0], F);
     CHECK_EQ(probes[1], F + 2);
     CHECK_EQ(probes[2], F + 4 + 8);
     CHECK_EQ(probes[3], F + 4 + 8 + 2 + 16);
     CHECK_EQ(probes[4], F + 4 + 8 + 2 + 16 + 2 + 32);
-    CHECK_EQ(c.keep, 1);
+    CHECK_EQ(c.keep, 0);
     CHECK_EQ(c.changes, 1);
-    /* one win alone changes nothing: keeping wins its first probe only */
+    /* and back to keeping when keeping comes to win */
+    drive(&c, 200, 10e6, 20e6, probes, 8);
+    CHECK_EQ(c.keep, 1);
+    CHECK_EQ(c.changes, 2);
+    /* one win alone changes nothing: sharing wins its first probe only */
     tr_sharing_init(&c);
-    int keep = 0, keep_probes = 0;
+    int keep = 1, share_probes = 0;
     for (int e = 0; e < 100; e++) {
         double rate = 10e6;
-        if (keep && c.phase == TR_SHARING_PROBE && keep_probes++ == 0)
+        if (!keep && c.phase == TR_SHARING_PROBE && share_probes++ == 0)
             rate = 20e6;
         keep = tr_sharing_epoch(&c, rate);
     }
-    CHECK(keep_probes > 2);
-    CHECK_EQ(c.keep, 0);
+    CHECK(share_probes > 2);
+    CHECK_EQ(c.keep, 1);
     CHECK_EQ(c.changes, 0);
     /* a win by less than the margin is no win */
     tr_sharing_init(&c);
-    CHECK(drive(&c, 100, 10e6, 10e6 * (TR_SHARING_MARGIN - 0.01), probes, 8) > 2);
-    CHECK_EQ(c.keep, 0);
+    CHECK(drive(&c, 100, 10e6 * (TR_SHARING_MARGIN - 0.01), 10e6, probes, 8) > 2);
+    CHECK_EQ(c.keep, 1);
     CHECK_EQ(c.changes, 0);
 }
 
@@ -101,7 +107,7 @@ static void controller_backs_off_to_its_cap(void) {
     tr_sharing_ctl c;
     tr_sharing_init(&c);
     int probes[16];
-    int n = drive(&c, 3000, 20e6, 10e6, probes, 16);
+    int n = drive(&c, 3000, 10e6, 20e6, probes, 16);
     int gap = TR_SHARING_INTERVAL / 2, at = TR_SHARING_FIRST;
     for (int i = 0; i < n; i++) {
         CHECK_EQ(probes[i], at);
@@ -110,38 +116,41 @@ static void controller_backs_off_to_its_cap(void) {
     }
     CHECK(n >= 8); /* F, F + 10, F + 28, F + 62, ... F + 774: the cap is reached */
     CHECK_EQ(c.interval, TR_SHARING_INTERVAL_MAX);
-    CHECK_EQ(c.keep, 0);
+    CHECK_EQ(c.keep, 1);
     CHECK_EQ(c.changes, 0);
 }
 
-static void controller_shares_again_when_quiet(void) {
+static void controller_starts_over_when_busy_again(void) {
     tr_sharing_ctl c;
     tr_sharing_init(&c);
     int probes[4];
-    drive(&c, TR_SHARING_FIRST + 2 * TR_SHARING_WINS, 10e6, 20e6, probes, 4); /* keeping wins */
-    CHECK_EQ(c.keep, 1);
+    drive(&c, TR_SHARING_FIRST + 2 * TR_SHARING_WINS, 20e6, 10e6, probes, 4); /* sharing wins */
+    CHECK_EQ(c.keep, 0);
     CHECK_EQ(c.changes, 1);
-    CHECK_EQ(tr_sharing_epoch(&c, 20e6), 1);
+    CHECK_EQ(tr_sharing_epoch(&c, TR_SHARING_BUSY / 10), 0); /* quiet: sharing */
     CHECK_EQ(tr_sharing_epoch(&c, TR_SHARING_BUSY / 10), 0);
-    CHECK_EQ(c.changes, 2);
+    CHECK_EQ(tr_sharing_epoch(&c, 20e6), 1); /* busy: keeping, the probe FIRST epochs away */
     CHECK_EQ(c.countdown, TR_SHARING_FIRST);
-    /* quiet in the middle of a probe of sharing while keeping: a change too */
-    drive(&c, TR_SHARING_FIRST + 2 * TR_SHARING_WINS, 10e6, 20e6, probes, 4);
-    CHECK_EQ(c.changes, 3);
-    CHECK_EQ(c.keep, 1);
+    CHECK_EQ(c.interval, TR_SHARING_INTERVAL / 2);
+    CHECK_EQ(c.changes, 1);
+    /* quiet in the middle of a probe of sharing: sharing, then keeping */
+    drive(&c, TR_SHARING_FIRST, 20e6, 20e6, probes, 4);
+    CHECK_EQ(c.phase, TR_SHARING_PROBE);
+    CHECK_EQ(c.keep, 0);
+    CHECK_EQ(tr_sharing_epoch(&c, TR_SHARING_BUSY / 10), 0);
+    CHECK_EQ(tr_sharing_epoch(&c, 20e6), 1);
+    CHECK_EQ(c.phase, TR_SHARING_STANDING);
+    /* and in the middle of a probe of keeping while sharing */
+    drive(&c, TR_SHARING_FIRST + 2 * TR_SHARING_WINS, 20e6, 10e6, probes, 4);
+    CHECK_EQ(c.keep, 0);
     for (int e = 0; c.phase != TR_SHARING_PROBE; e++) {
         CHECK(e < 100);
         tr_sharing_epoch(&c, 20e6);
     }
-    CHECK_EQ(c.keep, 0); /* the probe of sharing */
+    CHECK_EQ(c.keep, 1); /* the probe of keeping */
     CHECK_EQ(tr_sharing_epoch(&c, TR_SHARING_BUSY / 10), 0);
-    CHECK_EQ(c.changes, 4);
-    /* and quiet during a probe of keeping while sharing is no change */
-    drive(&c, TR_SHARING_FIRST, 10e6, 10e6, probes, 4);
-    CHECK_EQ(c.phase, TR_SHARING_PROBE);
-    CHECK_EQ(c.keep, 1);
-    CHECK_EQ(tr_sharing_epoch(&c, TR_SHARING_BUSY / 10), 0);
-    CHECK_EQ(c.changes, 4);
+    CHECK_EQ(tr_sharing_epoch(&c, 20e6), 1);
+    CHECK_EQ(c.changes, 2);
 }
 
 /* ---- systems ---- */
@@ -311,6 +320,64 @@ static void long_turn_is_taken_from(void) {
     }
 }
 
+/* While workers keep their own actors, a worker with nothing to run parks,
+ * though the busy worker's ring holds actors it may not take. Its look before
+ * parking used to count every ring, so it searched again, every 50 us or so,
+ * for as long as that ring held actors. Here LOOPERS actors, started by one
+ * actor and so all on its worker, send themselves messages; once they run, a
+ * message from this thread wakes the other worker, which then has nothing
+ * to do and must park after a few looks for work (thousands before). */
+enum { LOOPERS = 32 };
+static atomic_long g_loops;
+
+static int looper_init(tr_ctx *cx, void *state, const void *arg) {
+    (void)cx;
+    *(int *)state = *(const int *)arg;
+    return 0;
+}
+
+static int looper_receive(tr_ctx *cx, void *state, tr_msg *m) {
+    (void)m;
+    atomic_fetch_add(&g_loops, 1);
+    if (--*(int *)state == 0)
+        return tr_exit(cx, 0);
+    return tr_send_i64(tr_ctx_system(cx), tr_self(cx), MSG_VALUE, 0);
+}
+
+static const tr_actor_spec looper_spec = {
+    .name = "looper", .state_size = sizeof(int), .init = looper_init, .receive = looper_receive};
+
+static int starter_receive(tr_ctx *cx, void *state, tr_msg *m) {
+    (void)state;
+    tr_system *sys = tr_ctx_system(cx);
+    int loops = (int)tr_msg_i64(m);
+    for (int i = 0; i < LOOPERS; i++)
+        CHECK_EQ(tr_send_i64(sys, check_spawn(sys, &looper_spec, &loops), MSG_VALUE, 0), 0);
+    return tr_exit(cx, 0);
+}
+
+static const tr_actor_spec starter_spec = {.name = "starter", .receive = starter_receive};
+
+static void keeping_idle_worker_parks(void) {
+    tr_system *sys = system_sharing(TR_SHARING_NEVER);
+    int loops = SANITIZED ? 2000 : 20000;
+    atomic_store(&g_loops, 0);
+    tr_pid waker = check_spawn(sys, &flag_spec, NULL);
+    CHECK_EQ(tr_send_i64(sys, check_spawn(sys, &starter_spec, NULL), MSG_VALUE, loops), 0);
+    while (atomic_load(&g_loops) < LOOPERS * 10)
+        usleep(100);
+    unsigned before[2] = {atomic_load(&sys->workers[0].tick), atomic_load(&sys->workers[1].tick)};
+    CHECK_EQ(tr_send_i64(sys, waker, MSG_WAIT, 0), 0);
+    CHECK_EQ(tr_system_wait(sys, -1), 0);
+    unsigned looks[2] = {atomic_load(&sys->workers[0].tick) - before[0],
+                         atomic_load(&sys->workers[1].tick) - before[1]};
+    tr_system_stats st = check_finish(sys);
+    printf("    looks for work after the wake-up: %u and %u\n", looks[0], looks[1]);
+    CHECK(looks[0] < 20 || looks[1] < 20);
+    CHECK_EQ(atomic_load(&g_loops), (long)LOOPERS * loops);
+    CHECK_EQ(st.exited, LOOPERS + 2);
+}
+
 /* The mode flipped by hand every 100 us (the AUTO controller is kept out:
  * ALWAYS) while fork-join rounds run: every value still arrives once. */
 static void flipping_modes_loses_nothing(void) {
@@ -340,11 +407,12 @@ static void config_is_checked(void) {
 int main(int argc, char **argv) {
     check_only = argc > 1 ? argv[1] : NULL;
     RUN_CASE(controller_shares_while_quiet);
-    RUN_CASE(controller_keeps_what_wins);
+    RUN_CASE(controller_shares_when_sharing_wins);
     RUN_CASE(controller_ignores_a_trend);
     RUN_CASE(controller_backs_off_to_its_cap);
-    RUN_CASE(controller_shares_again_when_quiet);
+    RUN_CASE(controller_starts_over_when_busy_again);
     RUN_CASE(never_sharing_delivers_everything);
+    RUN_CASE(keeping_idle_worker_parks);
     RUN_CASE(long_turn_is_taken_from);
     RUN_CASE(flipping_modes_loses_nothing);
     RUN_CASE(config_is_checked);
