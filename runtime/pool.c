@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TR_POOL_SLAB ((size_t)64 << 10)
-
 int tr_pool_init(tr_pool *p) {
     memset(p, 0, sizeof *p);
     p->max_mags = SIZE_MAX;
@@ -96,19 +94,27 @@ static void swap_mags(tr_pool_local *local, uint8_t cls) {
     local->count[cls] = m->n;
 }
 
+/* Loads m, holding n blocks, into local: the loaded magazine becomes the
+ * previous one, whose place it was, and the previous one goes to the depot.
+ * Locked. */
+static void load_mag(tr_pool *p, tr_pool_local *local, uint8_t cls, tr_pool_mag *m, uint32_t n) {
+    if (local->loaded[cls]) {
+        if (local->previous[cls])
+            put_mag(p, cls, local->previous[cls], local->previous[cls]->n);
+        local->previous[cls] = local->loaded[cls];
+        local->previous[cls]->n = local->count[cls];
+    }
+    local->loaded[cls] = m;
+    local->count[cls] = n;
+}
+
 /* Gives local's empty (or missing) loaded magazine blocks: a full one from
  * the depot, blocks from the loose list, or new blocks. Returns 0, or -1 when
  * out of memory. Locked. */
 static int refill(tr_pool *p, tr_pool_local *local, uint8_t cls) {
     tr_pool_mag *full = take_mag(&p->full[cls]);
-    if (full) { /* the empty loaded one becomes the previous, whose place it was */
-        if (local->previous[cls])
-            put_mag(p, cls, local->previous[cls], local->previous[cls]->n);
-        local->previous[cls] = local->loaded[cls];
-        if (local->previous[cls])
-            local->previous[cls]->n = 0;
-        local->loaded[cls] = full;
-        local->count[cls] = full->n;
+    if (full) {
+        load_mag(p, local, cls, full, full->n);
         return 0;
     }
     if (!local->loaded[cls] && !(local->loaded[cls] = empty_mag(p)))
@@ -162,14 +168,7 @@ static int make_room(tr_pool *p, tr_pool_local *local, uint8_t cls) {
     tr_pool_mag *m = empty_mag(p);
     if (!m)
         return -1;
-    if (local->loaded[cls]) {
-        if (local->previous[cls])
-            put_mag(p, cls, local->previous[cls], local->previous[cls]->n);
-        local->previous[cls] = local->loaded[cls];
-        local->previous[cls]->n = local->count[cls];
-    }
-    local->loaded[cls] = m;
-    local->count[cls] = 0;
+    load_mag(p, local, cls, m, 0);
     return 0;
 }
 

@@ -29,6 +29,7 @@
 #define TR_POOL_CLASSES 11 /* 16 B .. 16 KiB, powers of two */
 #define TR_POOL_HEAP 0xFF  /* the class of a block too big for the pool: plain malloc */
 #define TR_POOL_MAX_BLOCK ((size_t)16 << 10)
+#define TR_POOL_SLAB ((size_t)64 << 10) /* what a class carves new blocks from, at least */
 
 /* A free block's first word, while it waits on the loose list (pool.c). */
 typedef struct tr_pool_block {

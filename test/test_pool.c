@@ -16,9 +16,8 @@
 
 enum { CLS = 2, MANY = 1000 };
 #define BLOCK_SIZE tr_pool_class_size(CLS) /* 64 bytes */
-/* pool.c's slab size (its TR_POOL_SLAB, private there): CLS's blocks are cut
- * from slabs of this size, bigger than a magazine's worth of them. */
-#define SLAB_SIZE ((size_t)64 << 10)
+/* CLS's blocks are cut from slabs of TR_POOL_SLAB bytes, more than a
+ * magazine's worth of them. */
 
 static int cmp_ptr(const void *a, const void *b) {
     uintptr_t x = (uintptr_t) * (void *const *)a, y = (uintptr_t) * (void *const *)b;
@@ -239,7 +238,7 @@ static void test_cross_thread_stress(void) {
     /* Blocks were reused, not cut anew: at most a few magazines' worth per
        thread and ring are ever out at once. */
     size_t most = (PRODUCERS * (RING + 3 * TR_POOL_MAG) + 6 * TR_POOL_MAG) * BLOCK_SIZE;
-    CHECK(g_pool.nslabs * SLAB_SIZE <= most + SLAB_SIZE);
+    CHECK(g_pool.nslabs * TR_POOL_SLAB <= most + TR_POOL_SLAB);
     tr_pool_destroy(&g_pool);
 }
 
