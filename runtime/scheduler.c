@@ -17,7 +17,8 @@
  * its own ring needs no such guarantee, because a worker never parks while
  * its own ring or slot holds work; it wakes a parked worker only to share the
  * load, only while sharing pays (sharing.h: in KEEP nobody steals, so nobody
- * is woken to), and only when nobody is parked-and-woken already (the waker
+ * is woken to) or when its full ring spilled into the global queue, and only
+ * when nobody is parked-and-woken already (the waker
  * clears `parked` by CAS, so each wake-up is one syscall for one sleeper).
  * What a long turn holds up is the ticker's to share: it sets the worker's
  * `preempt` (seq_cst) and then wakes a parked worker (tr_sched_long_turn),
@@ -144,26 +145,32 @@ static void overflow_flush(tr_worker *w) {
  * share. */
 static void local_push(tr_worker *w, tr_actor *a) {
     tr_system *sys = w->sys;
-    int queued = !w->overflowing && tr_runq_put(&w->runq, a);
+    int queued = !w->overflowing && tr_runq_put(&w->runq, a), spilled = 0;
     if (!queued && !w->overflowing && !w->in_loop) { /* spill the older half */
         tr_actor *half[TR_RUNQ_SIZE / 2];
         uint32_t n = tr_runq_grab(&w->runq, half, TR_RUNQ_SIZE / 2);
         tr_globalq_push(&sys->globalq, half, n, a);
+        spilled = 1;
     } else if (!queued) {
         w->overflowing = 1;
         w->overflow[w->noverflow++] = a;
         if (w->noverflow == TR_RUNQ_SIZE / 2 ||
             (w->noverflow >= TR_OVERFLOW_SHARE &&
              (atomic_load_explicit(&sys->nparked, memory_order_relaxed) > 0 ||
-              atomic_load_explicit(&sys->nsearching, memory_order_relaxed) > 0)))
+              atomic_load_explicit(&sys->nsearching, memory_order_relaxed) > 0))) {
             overflow_flush(w);
+            spilled = 1;
+        }
     }
     /* Share only work the owner will not get to next, only with a worker
        that is asleep while none is already searching, and only while sharing
-       pays (sharing.h). */
+       pays (sharing.h), except what did not fit the ring: in KEEP too, or a
+       tree of spawns (skynet) would reach only the workers that happened to
+       be searching when the rings spilled. */
     if (atomic_load_explicit(&sys->nparked, memory_order_relaxed) > 0 &&
         atomic_load_explicit(&sys->nsearching, memory_order_relaxed) == 0 &&
-        tr_runq_len(&w->runq) > 1 && !atomic_load_explicit(&sys->keep, memory_order_relaxed))
+        (spilled ||
+         (tr_runq_len(&w->runq) > 1 && !atomic_load_explicit(&sys->keep, memory_order_relaxed))))
         wake_one(sys, w->index + 1);
 }
 

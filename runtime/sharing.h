@@ -17,10 +17,9 @@
  * a worker that queues work wakes a parked one to take it: scheduler.c) and
  * KEEP (no stealing and no such wake-ups: each worker runs what it made
  * runnable; plain threads' mail and a full run queue's spill still spread
- * through the global queue). A worker in a long turn is still taken from in
- * KEEP: the ticker, which marks such a turn (ticker.h), wakes a parked
- * worker to take the actors queued behind it, so KEEP delays nothing by
- * more than a long turn's mark (1-16 ms).
+ * through the global queue, and a spill wakes a parked worker). A worker in a long turn is still
+ * taken from in KEEP: the ticker, which marks such a turn (ticker.h), wakes a parked worker to take
+ * the actors queued behind it, so KEEP delays nothing by more than a long turn's mark (1-16 ms).
  *
  * A busy system starts in KEEP, and sharing has to win to be chosen: a
  * second worker that keeps runs about as fast as one worker alone, while one

@@ -378,6 +378,54 @@ static void keeping_idle_worker_parks(void) {
     CHECK_EQ(st.exited, LOOPERS + 2);
 }
 
+/* While keeping, what a full ring spills into the global queue wakes a
+ * parked worker: one actor makes SPILLED actors runnable in one callback,
+ * more than a ring holds, and each works for some microseconds; the other
+ * worker, parked when it began, must run some of them (it ran none before a
+ * spill woke anyone in KEEP). */
+enum { SPILLED = 1000 };
+
+static int busy_receive(tr_ctx *cx, void *state, tr_msg *m) {
+    (void)state;
+    (void)m;
+    volatile unsigned x = 0;
+    for (int i = 0; i < 20000; i++)
+        x += (unsigned)i;
+    return tr_exit(cx, 0);
+}
+
+static const tr_actor_spec busy_spec = {.name = "busy", .receive = busy_receive};
+
+static int spiller_receive(tr_ctx *cx, void *state, tr_msg *m) {
+    (void)state;
+    (void)m;
+    tr_system *sys = tr_ctx_system(cx);
+    for (int i = 0; i < SPILLED; i++)
+        CHECK_EQ(tr_send_i64(sys, check_spawn(sys, &busy_spec, NULL), MSG_VALUE, 0), 0);
+    return tr_exit(cx, 0);
+}
+
+static const tr_actor_spec spiller_spec = {.name = "spiller", .receive = spiller_receive};
+
+static void keeping_spill_wakes_a_worker(void) {
+    tr_system *sys = system_sharing(TR_SHARING_NEVER);
+    tr_pid spiller = check_spawn(sys, &spiller_spec, NULL);
+    for (int i = 0; atomic_load(&sys->nparked) < 2; i++) { /* both asleep first */
+        CHECK(i < 100000);
+        usleep(100);
+    }
+    CHECK_EQ(tr_send_i64(sys, spiller, MSG_VALUE, 0), 0);
+    CHECK_EQ(tr_system_wait(sys, -1), 0);
+    uint64_t took[2] = {atomic_load(&sys->workers[0].counters.received),
+                        atomic_load(&sys->workers[1].counters.received)};
+    printf("    messages taken: %llu and %llu\n", (unsigned long long)took[0],
+           (unsigned long long)took[1]);
+    CHECK(took[0] > 0 && took[1] > 0);
+    CHECK_EQ(took[0] + took[1], SPILLED + 1);
+    tr_system_stats st = check_finish(sys);
+    CHECK_EQ(st.exited, SPILLED + 1);
+}
+
 /* The mode flipped by hand every 100 us (the AUTO controller is kept out:
  * ALWAYS) while fork-join rounds run: every value still arrives once. */
 static void flipping_modes_loses_nothing(void) {
@@ -413,6 +461,7 @@ int main(int argc, char **argv) {
     RUN_CASE(controller_starts_over_when_busy_again);
     RUN_CASE(never_sharing_delivers_everything);
     RUN_CASE(keeping_idle_worker_parks);
+    RUN_CASE(keeping_spill_wakes_a_worker);
     RUN_CASE(long_turn_is_taken_from);
     RUN_CASE(flipping_modes_loses_nothing);
     RUN_CASE(config_is_checked);
