@@ -125,16 +125,16 @@ typedef struct tr_system tr_system;
  * slower on two workers than on one. */
 typedef enum tr_sharing {
     TR_SHARING_AUTO = 0, /* measured: while the system is busy (over half a
-                            million messages a second per worker) it starts
-                            as NEVER, tries both ways now and then and keeps
-                            whichever moves more messages a second; below
-                            that it always steals */
+                            million messages a second per worker) it tries
+                            both ways now and then and keeps whichever moves
+                            more messages a second, starting as NEVER when
+                            new; below that it steals */
     TR_SHARING_ALWAYS,   /* always steal (classic work stealing) */
     TR_SHARING_NEVER     /* each worker runs the actors it made runnable; only a
                             callback that runs long (found within 1-16 ms) lets
                             another worker take the actors queued behind it.
-                            Plain threads' mail still goes to whichever worker
-                            is free. */
+                            Plain threads' mail, and what a full run queue
+                            spills, still go to whichever worker is free. */
 } tr_sharing;
 
 typedef struct tr_system_config {
@@ -206,10 +206,10 @@ typedef struct tr_system_stats {
                                  replies, signals and stops, and the oldest a full
                                  TR_OVERFLOW_DROP_OLDEST mailbox dropped */
     unsigned sharing;         /* 1 while idle workers steal from busy ones, 0 while each
-                                 keeps its own (tr_sharing) */
+                                 keeps its own (tr_sharing; 0 with one worker) */
     uint64_t sharing_changes; /* times TR_SHARING_AUTO's trials made it switch mode (not
                                  counting the trials, nor sharing while the system is
-                                 quiet and keeping when it is busy again) */
+                                 quiet) */
 } tr_system_stats;
 
 /* Fills *out with counters summed over all workers. The counters are exact once

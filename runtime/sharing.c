@@ -3,10 +3,10 @@
 
 #include "system.h"
 
-/* Keeping, with the first probe TR_SHARING_FIRST busy epochs away (and the
- * interval that doubles to TR_SHARING_INTERVAL when it loses). */
-static void start_over(tr_sharing_ctl *c) {
-    c->keep = 1;
+/* Standing in mode `keep`, with the first probe TR_SHARING_FIRST busy epochs
+ * away (and the interval that doubles to TR_SHARING_INTERVAL when it loses). */
+static void start_over(tr_sharing_ctl *c, int keep) {
+    c->keep = keep;
     c->quiet = 0;
     c->wins = 0;
     c->phase = TR_SHARING_STANDING;
@@ -16,7 +16,7 @@ static void start_over(tr_sharing_ctl *c) {
 
 void tr_sharing_init(tr_sharing_ctl *c) {
     *c = (tr_sharing_ctl){0};
-    start_over(c);
+    start_over(c, 1);
 }
 
 /* Back to standing in the current mode with the next probe `interval` epochs
@@ -35,14 +35,19 @@ static void probe(tr_sharing_ctl *c, double rate) {
 }
 
 int tr_sharing_epoch(tr_sharing_ctl *c, double rate) {
-    if (rate < TR_SHARING_BUSY) { /* not bound by moving messages: share */
+    /* Not bound by moving messages: share. A probe's epoch is judged as a
+       probe even so (a system under the mark only while keeping then loses
+       its probes of keeping, rather than going quiet and starting over). */
+    if (rate < TR_SHARING_BUSY && c->phase != TR_SHARING_PROBE) {
         c->quiet = 1;
         return c->keep = 0;
     }
-    if (c->quiet) { /* busy again: keep, and try sharing after the first epochs */
-        start_over(c);
-        return 1;
-    }
+    /* Busy again: this epoch ran sharing, so stand there and let it count as
+       the first busy one. (Starting over keeping made a system whose rate
+       per worker is under the mark while keeping and over it while sharing
+       flip modes every epoch, and undid a sharing learned by probes.) */
+    if (c->quiet)
+        start_over(c, 0);
     switch (c->phase) {
     case TR_SHARING_STANDING:
         if (--c->countdown == 0)

@@ -15,18 +15,20 @@
  *
  * Two modes: SHARE (idle workers steal from other workers' run queues and
  * a worker that queues work wakes a parked one to take it: scheduler.c) and
- * KEEP (no stealing and no such wake-ups: each worker runs what it made
- * runnable; plain threads' mail and a full run queue's spill still spread
- * through the global queue, and a spill wakes a parked worker). A worker in a long turn is still
- * taken from in KEEP: the ticker, which marks such a turn (ticker.h), wakes a parked worker to take
- * the actors queued behind it, so KEEP delays nothing by more than a long turn's mark (1-16 ms).
+ * KEEP (no stealing, and a worker wakes a parked one only for what its full
+ * run queue spilled into the global queue: each worker runs what it made
+ * runnable, and plain threads' mail and spills spread through the global
+ * queue). A worker in a long turn is still taken from in KEEP: the ticker,
+ * which marks such a turn (ticker.h), wakes a parked worker to take the
+ * actors queued behind it, so KEEP delays nothing by more than a long
+ * turn's mark (1-16 ms).
  *
- * A busy system starts in KEEP, and sharing has to win to be chosen: a
- * second worker that keeps runs about as fast as one worker alone, while one
- * that shares can run far slower (in a slow spell counting's first epoch
- * moved 16 M messages/s sharing against 66 M on one worker, and broker stayed
- * sharing at 28 M against one worker's 30 M because keeping won by less than
- * the margin).
+ * A new system starts in KEEP, and sharing has to win to be chosen: a second
+ * worker that keeps runs about as fast as one worker alone, while one that
+ * shares can run far slower (in a slow spell counting's first epoch moved 16
+ * M messages/s sharing against 66 M on one worker, and broker stayed sharing
+ * at 28 M against one worker's 30 M because keeping won by less than the
+ * margin).
  *
  * The controller runs on the ticker thread. It counts the messages that
  * every worker's turns take (tr_counters.received) over epochs of at least
@@ -45,7 +47,9 @@
  * keeps winning spends ever less time trying the other. A system taking
  * fewer than TR_SHARING_BUSY messages a second per worker (2 us or more a
  * message, against a few hundred ns to move one) is not bound by moving
- * them: it shares, and starts over (keeping) when busy again. With one worker, or with
+ * them: it shares, and when busy again starts over from there (sharing; a
+ * probe's epoch counts as the probe's even when quiet, so a system under the
+ * mark only while keeping settles on sharing). With one worker, or with
  * cfg.sharing other than TR_SHARING_AUTO, the mode is fixed. */
 #ifndef TR_SHARING_H
 #define TR_SHARING_H
@@ -71,7 +75,7 @@ enum tr_sharing_phase {
 /* The controller's state: the ticker's alone. */
 typedef struct tr_sharing_ctl {
     int keep;  /* the mode of the epoch to come: 1 KEEP, 0 SHARE */
-    int quiet; /* the last epoch was not busy: sharing until one is */
+    int quiet; /* the last standing epoch was not busy: sharing until one is */
     enum tr_sharing_phase phase;
     unsigned interval;    /* epochs between probes */
     unsigned countdown;   /* standing epochs until the next probe */
