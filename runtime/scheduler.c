@@ -18,8 +18,8 @@
  * its own ring or slot holds work; it wakes a parked worker only to share the
  * load, only while sharing pays (sharing.h: in KEEP nobody steals, so nobody
  * is woken to) or when its full ring spilled into the global queue, and only
- * when nobody is parked-and-woken already (the waker
- * clears `parked` by CAS, so each wake-up is one syscall for one sleeper).
+ * when nobody is parked-and-woken already (the waker clears `parked` by CAS,
+ * so each wake-up is one syscall for one sleeper).
  * What a long turn holds up is the ticker's to share: it sets the worker's
  * `preempt` (seq_cst) and then wakes a parked worker (tr_sched_long_turn),
  * and the parker's look reads `preempt` after setting `parked`, so either

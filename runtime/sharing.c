@@ -7,7 +7,6 @@
  * away (and the interval that doubles to TR_SHARING_INTERVAL when it loses). */
 static void start_over(tr_sharing_ctl *c, int keep) {
     c->keep = keep;
-    c->quiet = 0;
     c->wins = 0;
     c->phase = TR_SHARING_STANDING;
     c->interval = TR_SHARING_INTERVAL / 2;
@@ -39,16 +38,18 @@ int tr_sharing_epoch(tr_sharing_ctl *c, double rate) {
        probe even so (a system under the mark only while keeping then loses
        its probes of keeping, rather than going quiet and starting over). */
     if (rate < TR_SHARING_BUSY && c->phase != TR_SHARING_PROBE) {
-        c->quiet = 1;
+        c->phase = TR_SHARING_QUIET;
         return c->keep = 0;
     }
-    /* Busy again: this epoch ran sharing, so stand there and let it count as
-       the first busy one. (Starting over keeping made a system whose rate
-       per worker is under the mark while keeping and over it while sharing
-       flip modes every epoch, and undid a sharing learned by probes.) */
-    if (c->quiet)
-        start_over(c, 0);
     switch (c->phase) {
+    case TR_SHARING_QUIET:
+        /* Busy again: this epoch ran sharing, so stand there and let it
+           count as the first busy one. (Starting over keeping made a system
+           whose rate per worker is under the mark while keeping and over it
+           while sharing flip modes every epoch, and undid a sharing learned
+           by probes.) */
+        start_over(c, 0);
+        /* fall through */
     case TR_SHARING_STANDING:
         if (--c->countdown == 0)
             probe(c, rate);

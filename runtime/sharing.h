@@ -69,13 +69,13 @@ struct tr_system;
 enum tr_sharing_phase {
     TR_SHARING_STANDING, /* the mode chosen; counting down to a probe */
     TR_SHARING_PROBE,    /* this epoch runs the other mode */
-    TR_SHARING_CHECK     /* back in the standing mode for one epoch, then decide */
+    TR_SHARING_CHECK,    /* back in the standing mode for one epoch, then decide */
+    TR_SHARING_QUIET     /* the last standing epoch was not busy: sharing until one is */
 };
 
 /* The controller's state: the ticker's alone. */
 typedef struct tr_sharing_ctl {
-    int keep;  /* the mode of the epoch to come: 1 KEEP, 0 SHARE */
-    int quiet; /* the last standing epoch was not busy: sharing until one is */
+    int keep; /* the mode of the epoch to come: 1 KEEP, 0 SHARE */
     enum tr_sharing_phase phase;
     unsigned interval;    /* epochs between probes */
     unsigned countdown;   /* standing epochs until the next probe */

@@ -72,7 +72,8 @@ typedef struct tr_worker {
     tr_idmap handles; /* runtime handles on the loop, by id (worker.h) */
     /* Written by the worker, read by others (the ticker, stats, the done
        check): lines of their own, so those reads do not slow the above. */
-    _Alignas(64) _Atomic unsigned tick; /* turns taken */
+    _Alignas(64) _Atomic unsigned tick; /* looks for work (find_work): each turn, and each look that
+                                           found none */
     _Atomic int in_callback;            /* in a turn */
     tr_counters counters;
     /* Written by other threads. */

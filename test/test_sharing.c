@@ -148,7 +148,7 @@ static void controller_starts_over_when_busy_again(void) {
         tr_sharing_epoch(&c, 20e6);
     }
     CHECK_EQ(tr_sharing_epoch(&c, TR_SHARING_BUSY / 10), 0);
-    CHECK(c.quiet);
+    CHECK_EQ(c.phase, TR_SHARING_QUIET);
     CHECK_EQ(c.changes, 0);
 }
 
@@ -335,6 +335,15 @@ static void long_turn_is_taken_from(void) {
     }
 }
 
+/* How often each of sys's two workers has looked for work (turns and
+ * fruitless looks alike), and how many messages its turns took. */
+static void worker_counts(tr_system *sys, uint64_t looks[2], uint64_t taken[2]) {
+    for (int i = 0; i < 2; i++) {
+        looks[i] = atomic_load(&sys->workers[i].tick);
+        taken[i] = atomic_load(&sys->workers[i].counters.received);
+    }
+}
+
 /* While workers keep their own actors, a worker with nothing to run parks,
  * though the busy worker's ring holds actors it may not take. Its look before
  * parking used to count every ring, so it searched again, every 50 us or so,
@@ -379,30 +388,30 @@ static void keeping_idle_worker_parks(void) {
     atomic_store(&g_loops, 0);
     tr_pid waker = check_spawn(sys, &flag_spec, NULL);
     CHECK_EQ(tr_send_i64(sys, check_spawn(sys, &starter_spec, NULL), MSG_VALUE, loops), 0);
-    while (atomic_load(&g_loops) < LOOPERS * 10)
+    for (int i = 0; atomic_load(&g_loops) < LOOPERS * 10; i++) {
+        CHECK(i < 100000); /* the watchdog: 10 s */
         usleep(100);
+    }
     /* The worker that takes fewer messages from here on is the idle one: its
        looks less its messages must stay small. (A look that finds work takes
        at least a message. A worker that the ticker wakes because the other's
        turn seemed long, its thread descheduled say, may take loopers and
        keep them; then it finds work at its looks too.) */
-    int64_t looks[2], taken[2];
-    for (int i = 0; i < 2; i++) {
-        looks[i] = -(int64_t)atomic_load(&sys->workers[i].tick);
-        taken[i] = -(int64_t)atomic_load(&sys->workers[i].counters.received);
-    }
+    uint64_t looks0[2], taken0[2], looks[2], taken[2];
+    worker_counts(sys, looks0, taken0);
     CHECK_EQ(tr_send_i64(sys, waker, MSG_WAIT, 0), 0);
     CHECK_EQ(tr_system_wait(sys, -1), 0);
-    for (int i = 0; i < 2; i++) {
-        looks[i] += (int64_t)atomic_load(&sys->workers[i].tick);
-        taken[i] += (int64_t)atomic_load(&sys->workers[i].counters.received);
-    }
+    worker_counts(sys, looks, taken);
     tr_system_stats st = check_finish(sys);
+    for (int i = 0; i < 2; i++) {
+        looks[i] -= looks0[i];
+        taken[i] -= taken0[i];
+    }
     int idle = taken[0] < taken[1] ? 0 : 1;
-    printf("    after the wake-up, the idle worker looked for work %lld times and took %lld "
+    printf("    after the wake-up, the idle worker looked for work %llu times and took %llu "
            "messages\n",
-           (long long)looks[idle], (long long)taken[idle]);
-    CHECK(looks[idle] - taken[idle] < 20);
+           (unsigned long long)looks[idle], (unsigned long long)taken[idle]);
+    CHECK(looks[idle] < taken[idle] + 20);
     CHECK_EQ(atomic_load(&g_loops), (long)LOOPERS * loops);
     CHECK_EQ(st.exited, LOOPERS + 2);
 }
@@ -445,8 +454,8 @@ static void keeping_spill_wakes_a_worker(void) {
     }
     CHECK_EQ(tr_send_i64(sys, spiller, MSG_VALUE, 0), 0);
     CHECK_EQ(tr_system_wait(sys, -1), 0);
-    uint64_t took[2] = {atomic_load(&sys->workers[0].counters.received),
-                        atomic_load(&sys->workers[1].counters.received)};
+    uint64_t looks[2], took[2];
+    worker_counts(sys, looks, took);
     printf("    messages taken: %llu and %llu\n", (unsigned long long)took[0],
            (unsigned long long)took[1]);
     CHECK(took[0] > 0 && took[1] > 0);
