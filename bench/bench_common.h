@@ -1,6 +1,6 @@
 /* bench_common.h — what every benchmark shares: the system it runs on
  * (WORKERS threads, default 2), the scale divisor from argv, a monotonic clock,
- * peak and current RSS, and the one BENCH line of ../shared/bench/SPEC.md. */
+ * peak and current RSS, and the one BENCH line (its format: bench/README.md). */
 #ifndef TROUPE_BENCH_COMMON_H
 #define TROUPE_BENCH_COMMON_H
 

@@ -20,7 +20,7 @@
 # nats-server, a library that does not build or link yet, no Erlang) is
 # skipped with a note.
 #
-#   bench/remote.sh 10 | ../shared/bench/table.py      # a quick run, as a table
+#   bench/remote.sh 10 | bench/table.py      # a quick run, as a table
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build-bench"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The benchmark runner of ../shared/bench/SPEC.md: bench/run.sh NAME|all [scale-divisor]
+# troupe's benchmark runner (bench/README.md says what each line does and the
+# BENCH line it prints): bench/run.sh NAME|all [scale-divisor]
 # Builds a Release tree (build-bench/) if needed, runs each benchmark with
 # WORKERS scheduler threads (default 2) and a 600 s limit, prints the BENCH
 # lines on stdout and progress on stderr. A benchmark is bench/NAME.c; `all`

@@ -38,9 +38,4 @@ fi
 
 printf '\n== benchmarks: bench/run.sh all 10 (a tenth of full size)\n'
 cd "$root"
-table=$root/../shared/bench/table.py
-if [ -f "$table" ]; then
-    bench/run.sh all 10 | python3 "$table"
-else
-    bench/run.sh all 10 | grep '^BENCH '
-fi
+bench/run.sh all 10 | python3 bench/table.py

@@ -1,6 +1,8 @@
-// Go versions of troupe's fanout_fj, broker and many_to_many benchmarks
-// (bench/NAME.c): goroutines are the actors, a channel is each mailbox
-// (buffered, 1,000), same shapes and sizes, and the same BENCH line.
+// Go versions of troupe's benchmarks (bench/NAME.c): the core lines
+// pingpong, counting, ring, skynet, spawn_mem and fanout_backpressure
+// (core.go), and the scaling lines fanout_fj, broker and many_to_many.
+// Goroutines are the actors, a channel is each mailbox (buffered, 1,000),
+// same shapes and sizes, and the same BENCH line.
 // Usage: peer NAME [scale-divisor]; GOMAXPROCS is the number of workers.
 package main
 
@@ -43,7 +45,7 @@ func report(name string, n int64, secs float64, ok bool, extra string) bool {
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: peer fanout_fj|broker|many_to_many [scale-divisor]")
+		fmt.Fprintln(os.Stderr, "usage: peer pingpong|counting|ring|skynet|spawn_mem|fanout_backpressure|fanout_fj|broker|many_to_many [scale-divisor]")
 		os.Exit(2)
 	}
 	div := int64(1)
@@ -57,6 +59,18 @@ func main() {
 	}
 	var ok bool
 	switch os.Args[1] {
+	case "pingpong":
+		ok = pingpong(div)
+	case "counting":
+		ok = counting(div)
+	case "ring":
+		ok = ring(div)
+	case "skynet":
+		ok = skynet(div)
+	case "spawn_mem":
+		ok = spawnMem(div)
+	case "fanout_backpressure":
+		ok = fanoutBackpressure(div)
 	case "fanout_fj":
 		ok = fanoutFJ(div)
 	case "broker":

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The Go versions of fanout_fj, broker and many_to_many, run like bench/run.sh:
+# The Go peer: pingpong, counting, ring, skynet, spawn_mem and
+# fanout_backpressure (the core lines) and fanout_fj, broker and many_to_many
+# (the scaling lines), run like bench/run.sh:
 #   bench/peers/go/run.sh NAME|all [scale-divisor]
 # Builds (standard library only, offline) into bench/out/go-peer if a source
 # is newer, then runs each with GOMAXPROCS=$WORKERS (default 2), printing one
@@ -8,7 +10,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 bin="$root/bench/out/go-peer"
-known=(fanout_fj broker many_to_many)
+known=(pingpong counting ring skynet spawn_mem fanout_backpressure fanout_fj broker many_to_many)
 which=${1:-all}
 divisor=${2:-1}
 export GOMAXPROCS=${WORKERS:-2} GOPROXY=off GOFLAGS=-mod=mod
