@@ -9,7 +9,7 @@
 %%   run pingpong|counting [Divisor]  connects to the node named by
 %%       REMOTE_BENCH_SERVER (environment), finds the responder with
 %%       global:whereis_name (retrying up to 10 s), does the work, prints the
-%%       BENCH line of ../shared/bench/SPEC.md with impl=erlang, stops the
+%%       BENCH line of bench/README.md with impl=erlang, stops the
 %%       server and halts.
 %%
 %% remote_pingpong: R = 100,000 / Divisor round trips between a ping process
