@@ -13,7 +13,12 @@
  * global queue and at every ring it may take from (may_take_from) before
  * blocking in uv_run(UV_RUN_ONCE). A plain thread adds to the global queue
  * (seq_cst) and then reads nparked: either it sees the parked worker and
- * wakes it, or the worker's second look sees the work. A worker that fills
+ * wakes it, or the worker's second look sees the work. It wakes nobody while
+ * a worker is searching (it reads nsearching, seq_cst, after its push): that
+ * worker leaves the count (seq_cst) before its own look before parking, so it
+ * finds the work, as Go's and Tokio's spinning workers do; a worker per mail
+ * woke the second of two workers to take one actor and spin, on a machine
+ * where the plain thread itself needed the core (spawn_mem). A worker that fills
  * its own ring needs no such guarantee, because a worker never parks while
  * its own ring or slot holds work; it wakes a parked worker only to share the
  * load, only while sharing pays (sharing.h: in KEEP nobody steals, so nobody
@@ -182,7 +187,8 @@ void tr_sched_pin(tr_worker *w, tr_actor *a) {
 void tr_sched_ready(tr_system *sys, tr_worker *w, tr_actor *a, int next) {
     if (!w) {
         tr_globalq_push(&sys->globalq, NULL, 0, a);
-        if (atomic_load_explicit(&sys->nparked, memory_order_seq_cst) > 0)
+        /* A worker still searching will find it (seq_cst: see the top). */
+        if (atomic_load(&sys->nparked) > 0 && atomic_load(&sys->nsearching) == 0)
             wake_one(sys, 0);
         return;
     }
@@ -322,7 +328,7 @@ static tr_actor *search(tr_worker *w) {
         }
     } while (uv_hrtime() < until &&
              atomic_load_explicit(&sys->state, memory_order_relaxed) != TR_SYS_DONE);
-    atomic_fetch_sub_explicit(&sys->nsearching, 1, memory_order_relaxed);
+    atomic_fetch_sub(&sys->nsearching, 1); /* seq_cst: see the top */
     return a;
 }
 

@@ -1,7 +1,8 @@
 // The CAF (0.17) peer of troupe's benchmarks (bench/README.md says what each
-// does): the same nine shapes, sizes and checks, written with CAF's event-based actors (stateful
-// function-based actors, atom constants as message tags) on a work-stealing
-// scheduler with WORKERS threads (scheduler.max-threads).
+// does): the same nine shapes, sizes and checks, written with CAF's
+// event-based actors (stateful function-based actors, atom constants as
+// message tags) on a work-stealing scheduler with WORKERS threads
+// (scheduler.max-threads).
 //
 // Usage: peer NAME [divisor]. One BENCH line (impl=caf) on stdout.
 //
