@@ -43,6 +43,14 @@ func report(name string, n int64, secs float64, ok bool, extra string) bool {
 	return ok
 }
 
+// The benchmarks by name; each prints its BENCH line and returns whether its
+// check passed.
+var benchmarks = map[string]func(div int64) bool{
+	"pingpong": pingpong, "counting": counting, "ring": ring, "skynet": skynet,
+	"spawn_mem": spawnMem, "fanout_backpressure": fanoutBackpressure,
+	"fanout_fj": fanoutFJ, "broker": broker, "many_to_many": manyToMany,
+}
+
 func main() {
 	if len(os.Args) < 2 {
 		fmt.Fprintln(os.Stderr, "usage: peer pingpong|counting|ring|skynet|spawn_mem|fanout_backpressure|fanout_fj|broker|many_to_many [scale-divisor]")
@@ -57,30 +65,12 @@ func main() {
 		}
 		div = d
 	}
-	var ok bool
-	switch os.Args[1] {
-	case "pingpong":
-		ok = pingpong(div)
-	case "counting":
-		ok = counting(div)
-	case "ring":
-		ok = ring(div)
-	case "skynet":
-		ok = skynet(div)
-	case "spawn_mem":
-		ok = spawnMem(div)
-	case "fanout_backpressure":
-		ok = fanoutBackpressure(div)
-	case "fanout_fj":
-		ok = fanoutFJ(div)
-	case "broker":
-		ok = broker(div)
-	case "many_to_many":
-		ok = manyToMany(div)
-	default:
+	run, known := benchmarks[os.Args[1]]
+	if !known {
 		fmt.Fprintln(os.Stderr, "unknown benchmark", os.Args[1])
 		os.Exit(2)
 	}
+	ok := run(div)
 	if !ok {
 		os.Exit(1)
 	}

@@ -8,11 +8,10 @@
 # BENCH line (impl=go) per benchmark on stdout.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../../.." && pwd)
-bin="$root/bench/out/go-peer"
+peer=go
 known=(pingpong counting ring skynet spawn_mem fanout_backpressure fanout_fj broker many_to_many)
-which=${1:-all}
-divisor=${2:-1}
+. "$here/../common.sh" "$@"
+bin="$root/bench/out/go-peer"
 export GOMAXPROCS=${WORKERS:-2} GOPROXY=off GOFLAGS=-mod=mod
 export GOCACHE=${GOCACHE:-/tmp/troupe-bench-gocache}
 command -v go >/dev/null || { echo "go-peer: go is not installed (apt-get install golang-go)" >&2; exit 2; }
@@ -21,16 +20,5 @@ if [ ! -x "$bin" ] || [ -n "$(find "$here" -name '*.go' -newer "$bin")" ] || [ "
   mkdir -p "$(dirname "$bin")"
   (cd "$here" && go build -o "$bin" .)
 fi
-names=("${known[@]}")
-if [ "$which" != all ]; then
-  case " ${known[*]} " in
-    *" $which "*) names=("$which") ;;
-    *) echo "go-peer: unknown benchmark: $which (have: ${known[*]})" >&2; exit 2 ;;
-  esac
-fi
-status=0
-for n in "${names[@]}"; do
-  echo "go-peer: $n (GOMAXPROCS=$GOMAXPROCS, divisor=$divisor)" >&2
-  timeout 600 "$bin" "$n" "$divisor" || { echo "go-peer: $n failed (exit $?)" >&2; status=1; }
-done
-exit $status
+run_one() { timeout 600 "$bin" "$1" "$2"; }
+peer_run run_one "GOMAXPROCS=$GOMAXPROCS"

@@ -7,23 +7,12 @@
 # worker threads (default 2), printing one BENCH line (impl=tokio) each.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../../.." && pwd)
-export CARGO_TARGET_DIR="$root/bench/out/tokio-target"
-bin="$CARGO_TARGET_DIR/release/peer"
+peer=tokio
 known=(pingpong counting ring skynet spawn_mem fanout_backpressure fanout_fj broker many_to_many)
-which=${1:-all}
-divisor=${2:-1}
+. "$here/../common.sh" "$@"
+export CARGO_TARGET_DIR="$root/bench/out/tokio-target"
 export WORKERS=${WORKERS:-2}
-names=("${known[@]}")
-if [ "$which" != all ]; then
-  case " ${known[*]} " in
-    *" $which "*) names=("$which") ;;
-    *) echo "tokio-peer: unknown benchmark: $which (have: ${known[*]})" >&2; exit 2 ;;
-  esac
-fi
-case $divisor in
-  ''|*[!0-9]*|0) echo "tokio-peer: the scale divisor must be an integer >= 1" >&2; exit 2 ;;
-esac
+bin="$CARGO_TARGET_DIR/release/peer"
 cargo=cargo
 command -v cargo >/dev/null || cargo="$HOME/.cargo/bin/cargo"
 [ -x "$(command -v "$cargo")" ] || { echo "tokio-peer: cargo is not installed" >&2; exit 2; }
@@ -32,9 +21,5 @@ if [ ! -x "$bin" ] || [ "$here/src/main.rs" -nt "$bin" ] || [ "$here/Cargo.toml"
   (cd "$here" && "$cargo" build --release -q)
   touch "$bin" # cargo may keep an up-to-date binary's old time
 fi
-status=0
-for n in "${names[@]}"; do
-  echo "tokio-peer: $n (WORKERS=$WORKERS, divisor=$divisor)" >&2
-  timeout 600 "$bin" "$n" "$divisor" || { echo "tokio-peer: $n failed (exit $?)" >&2; status=1; }
-done
-exit $status
+run_one() { timeout 600 "$bin" "$1" "$2"; }
+peer_run run_one "WORKERS=$WORKERS"
