@@ -35,6 +35,10 @@
  *                     TR_EEXIST, the name gone after its actor exits and
  *                     after its node is killed, unregister, registering
  *                     from an actor
+ *   name_taken_over   a name taken over while its node was away (written
+ *                     straight into the bucket, as the taking node would)
+ *                     is not written back by that node's next refresh: the
+ *                     node drops it
  *   remote_monitor_link   monitors and links across nodes, both ways: DOWN
  *                     and EXIT with the exit reason, tr_kill and
  *                     tr_send_exit across, dead pids (TR_ENOACTOR)
@@ -1085,6 +1089,41 @@ static void global_names(void) {
     rig_close(&r);
 }
 
+/* Each refresh pass holds b's names lock, so once a canary name registered
+ * after the takeover has been released for its exited actor (a pass reached
+ * it) and b has answered one more register (that pass ended), a whole pass
+ * has run since the takeover. */
+static void name_taken_over(void) {
+    rig r;
+    rig_open(&r, "t_takeover");
+    peer b;
+    peer_start(&b, "t_takeover");
+    tr_pid x = peer_spawn(&b, r.me), mine = rig_spawn(&r);
+    CHECK_EQ(peer_cmd(&b, "RC", "register svc.gamma %lld", (long long)x), 0);
+    CHECK_EQ(tr_whereis_global(r.sys, "svc.gamma"), x);
+
+    nh_conn conn;
+    CHECK_EQ(nh_conn_open(&conn, g_srv.port, NULL, NULL, NULL), 0);
+    char value[24];
+    int n = snprintf(value, sizeof value, "%lld", (long long)mine);
+    CHECK_EQ(nh_conn_pub(&conn, "$KV.t_takeover.name.svc.gamma", value, (size_t)n), 0);
+    nh_conn_close(&conn);
+    CHECK_WAIT_UNTIL(tr_whereis_global(r.sys, "svc.gamma") == mine, WATCHDOG_MS);
+
+    tr_pid canary = peer_spawn(&b, r.me);
+    CHECK_EQ(peer_cmd(&b, "RC", "register canary.one %lld", (long long)canary), 0);
+    cmd(&r, canary, T_STOP, 0);
+    CHECK_WAIT_UNTIL(tr_whereis_global(r.sys, "canary.one") == TR_ENOTFOUND, WATCHDOG_MS);
+    CHECK_EQ(peer_cmd(&b, "RC", "register canary.two %lld", (long long)x), 0);
+
+    CHECK_EQ(tr_whereis_global(r.sys, "svc.gamma"), mine);
+    CHECK_EQ(peer_whereis(&b, "svc.gamma"), mine);
+    CHECK_EQ(peer_cmd(&b, "RC", "unregister svc.gamma"), TR_ENOTFOUND); /* not b's any more */
+    rig_quiet(&r);
+    peer_quit(&b);
+    rig_close(&r);
+}
+
 static void remote_monitor_link(void) {
     rig r;
     rig_open(&r, "t_watch");
@@ -1650,6 +1689,7 @@ int main(int argc, char **argv) {
     RUN_CASE(max_frame);
     RUN_CASE(order_under_load);
     RUN_CASE(global_names);
+    RUN_CASE(name_taken_over);
     RUN_CASE(remote_monitor_link);
     RUN_CASE(node_down);
     RUN_CASE(restart);

@@ -118,8 +118,10 @@ TR_API int tr_node_up(tr_system *sys, unsigned node);
  * dead), TR_ENOTSUP (not a node), TR_ETIMEDOUT (no answer from the bucket),
  * TR_ECONNREFUSED (the connection is down), TR_EAUTH (the server refused
  * the bucket), TR_ENOMEM, TR_ESYS. name is copied. The name is dropped when
- * the actor exits or its node goes down. Blocks for a round trip to the
- * server: plain thread or actor (an actor's worker waits). */
+ * the actor exits or its node goes down, and when another node took it over
+ * while the cluster took this node for down (the new holder keeps it).
+ * Blocks for a round trip to the server: plain thread or actor (an actor's
+ * worker waits). */
 TR_API int tr_register_global(tr_system *sys, const char *name, tr_pid pid);
 
 /* Drops a global name this node registered (name is not kept): this node
