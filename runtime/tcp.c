@@ -568,8 +568,14 @@ static int start(tr_system *sys, tr_pid conn_pid, tr_pid owner) {
     return sock_command(sys, conn_pid, run_start, &a, sizeof a);
 }
 
+/* Whether owner can own a socket: a pid, but not a socket's, which would
+ * neither take the socket's messages nor exit for it to close. */
+static int owner_ok(tr_pid owner) {
+    return owner > 0 && !tr_tcp_is_socket(owner);
+}
+
 int tr_tcp_start(tr_system *sys, tr_pid conn_pid, tr_pid owner) {
-    if (!sys || owner <= 0)
+    if (!sys || !owner_ok(owner))
         return TR_EINVAL;
     TR_API_CALL(sys, int, start(sys, conn_pid, owner));
 }
@@ -642,7 +648,7 @@ static int do_connect(tr_system *sys, const char *host, int port, tr_pid owner, 
 }
 
 int tr_tcp_connect(tr_system *sys, const char *host, int port, tr_pid owner, tr_pid *conn_pid) {
-    if (!sys || !host || !conn_pid || port < 1 || port > 65535 || owner <= 0)
+    if (!sys || !host || !conn_pid || port < 1 || port > 65535 || !owner_ok(owner))
         return TR_EINVAL;
     TR_API_CALL(sys, int, do_connect(sys, host, port, owner, conn_pid));
 }
@@ -689,7 +695,7 @@ static int do_listen(tr_system *sys, const char *host, int port, tr_pid owner, t
 
 int tr_tcp_listen(tr_system *sys, const char *host, int port, tr_pid owner, tr_pid *listener_pid,
                   int *bound_port) {
-    if (!sys || !host || !listener_pid || port < 0 || port > 65535 || owner <= 0)
+    if (!sys || !host || !listener_pid || port < 0 || port > 65535 || !owner_ok(owner))
         return TR_EINVAL;
     TR_API_CALL(sys, int, do_listen(sys, host, port, owner, listener_pid, bound_port));
 }

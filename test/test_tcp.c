@@ -1386,6 +1386,13 @@ static void errors(void) {
     CHECK_EQ(tr_tcp_write(sys, conn, NULL, 1), TR_EINVAL);
     CHECK_EQ(tr_tcp_start(NULL, conn, actor), TR_EINVAL);
     CHECK_EQ(tr_tcp_start(sys, conn, TR_PID_NONE), TR_EINVAL);
+    /* a socket owns no socket: it could never answer or exit */
+    tr_pid none = 0;
+    CHECK_EQ(tr_tcp_start(sys, conn, conn), TR_EINVAL);
+    CHECK_EQ(tr_tcp_start(sys, conn, atomic_load(&g_keep.listener)), TR_EINVAL);
+    CHECK_EQ(tr_tcp_connect(sys, "127.0.0.1", port, conn, &none), TR_EINVAL);
+    CHECK_EQ(tr_tcp_listen(sys, "127.0.0.1", 0, conn, &none, NULL), TR_EINVAL);
+    CHECK_EQ(none, 0);
     CHECK_EQ(tr_tcp_close(NULL, conn), TR_EINVAL);
     void *huge = malloc(((size_t)64 << 20) + 1);
     CHECK(huge != NULL);

@@ -87,7 +87,8 @@ TR_API int tr_tcp_is_socket(tr_pid pid);
 /* Listens on host:port (port 0: a free port, which *bound_port gets if it is
  * not NULL); accepted connections are announced to owner. Stores the
  * listener's pid in *listener. Errors: TR_EINVAL (sys, host or listener
- * NULL, host not numeric, port out of range), TR_EADDRINUSE, TR_ESYS (the
+ * NULL, host not numeric, port out of range, owner not a pid or a socket's
+ * pid), TR_EADDRINUSE, TR_ESYS (the
  * socket could not be made: no descriptors left, say), TR_ENOMEM,
  * TR_ESTOPPED. Any thread. */
 TR_API int tr_tcp_listen(tr_system *sys, const char *host, int port, tr_pid owner, tr_pid *listener,
@@ -101,7 +102,7 @@ TR_API int tr_tcp_listen(tr_system *sys, const char *host, int port, tr_pid owne
  * connection's pid in *conn at once: writes to it before it is up wait for
  * it, in order. The connection closes when owner exits. Errors: TR_EINVAL
  * (sys, host or conn NULL, host not numeric, port not 1..65535, owner not a
- * pid), TR_ENOMEM, TR_ESTOPPED. Any thread. */
+ * pid or a socket's pid), TR_ENOMEM, TR_ESTOPPED. Any thread. */
 TR_API int tr_tcp_connect(tr_system *sys, const char *host, int port, tr_pid owner, tr_pid *conn);
 
 /* Makes owner the owner of connection conn and starts reading (again, if it
@@ -109,8 +110,8 @@ TR_API int tr_tcp_connect(tr_system *sys, const char *host, int port, tr_pid own
  * data that arrives from now on goes to owner. Returns 0 once the request is
  * on its way; a connection that has closed meanwhile ignores it (its
  * TR_MSG_TCP_CLOSED went to its previous owner), as does a listener's pid.
- * Errors: TR_EINVAL (not a socket of sys), TR_ENOMEM, TR_ESTOPPED. Any
- * thread. */
+ * Errors: TR_EINVAL (conn not a socket of sys, owner not a pid or a
+ * socket's pid), TR_ENOMEM, TR_ESTOPPED. Any thread. */
 TR_API int tr_tcp_start(tr_system *sys, tr_pid conn, tr_pid owner);
 
 /* Writes a copy of size bytes of data to connection conn: the same as
