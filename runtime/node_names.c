@@ -8,12 +8,12 @@
  * refreshes its names with each heartbeat (keys expire like node keys when
  * not refreshed, so a dead node's names go with it) and drops those whose
  * actor has exited; whereis also checks the holder, so a name is never
- * answered for an actor known to be gone. The refresh, too, is an update
- * against the revision read, and only while the key still names this node's
- * holder: a node that others took for dead (it stalled, or was cut off) and
- * whose names were taken over meanwhile finds another holder there when it
- * comes back and drops the name, where a plain put wrote its own pid back
- * over the new holder's.
+ * answered for an actor known to be gone. The refresh, too, is an update,
+ * against the revision this node last wrote, and a key found changed is
+ * written again only if it still names this node's holder: a node that others
+ * took for dead (it stalled, or was cut off) and whose names were taken over
+ * meanwhile finds another holder there when it comes back and drops the name,
+ * where a plain put wrote its own pid back over the new holder's.
  *
  * r->names, this node's own names, is touched only under r->names_lock,
  * which is held across each name call's key-value round trips (register,
@@ -46,8 +46,8 @@ static tr_pid entry_pid(kvEntry *e) {
     return v ? (tr_pid)strtoll(v, NULL, 10) : 0;
 }
 
-static void remember(tr_remote *r, const char *name, tr_pid pid) {
-    tr_gname g = {.pid = pid};
+static void remember(tr_remote *r, const char *name, tr_pid pid, uint64_t rev) {
+    tr_gname g = {.pid = pid, .rev = rev};
     snprintf(g.name, sizeof g.name, "%s", name);
     (void)tr_vec_push(&r->names, &g, sizeof g); /* out of memory: it is not refreshed */
 }
@@ -105,7 +105,7 @@ static int register_global(tr_remote *r, const char *name, tr_pid pid) {
     if (s != NATS_OK)
         return tr_remote_error(s);
     forget(r, name);
-    remember(r, name, pid);
+    remember(r, name, pid, rev);
     return 0;
 }
 
@@ -170,39 +170,46 @@ tr_pid tr_whereis_global(tr_system *sys, const char *name) {
     TR_API_CALL(sys, tr_pid, whereis_global(sys->remote, name));
 }
 
-/* Keeps name's key naming pid: an update against the revision read while it
- * does, a create when it has expired. Returns whether pid still holds the
- * name: not when the key names another holder (a takeover) or another node
- * made or changed it first. A failed round trip keeps the name; the next
- * heartbeat tries again. */
-static int renew(tr_remote *r, const char *name, tr_pid pid) {
+/* Keeps g's key naming g's pid: an update against the revision this node last
+ * wrote, one round trip as a put was. When the revision has moved, the key
+ * expired (it is made again) or another node wrote it (unless it still names
+ * g's pid). Returns whether g's pid still holds the name: not when the key
+ * names another holder (a takeover) or another node made it first. A round
+ * trip that fails keeps the name; the next heartbeat tries again. */
+static int renew(tr_remote *r, tr_gname *g) {
     char key[TR_GNAME_MAX + 8], value[24];
-    key_of(name, key, sizeof key);
-    snprintf(value, sizeof value, "%lld", (long long)pid);
+    key_of(g->name, key, sizeof key);
+    snprintf(value, sizeof value, "%lld", (long long)g->pid);
     uint64_t rev;
-    kvEntry *e = NULL;
-    natsStatus s = kvStore_Get(&e, r->kv, key);
-    if (s == NATS_OK && entry_pid(e) == pid)
-        s = kvStore_UpdateString(&rev, r->kv, key, value, kvEntry_Revision(e));
-    else if (s == NATS_OK)
-        s = NATS_MISMATCH;
-    else if (s == NATS_NOT_FOUND)
-        s = kvStore_CreateString(&rev, r->kv, key, value);
-    if (e)
-        kvEntry_Destroy(e);
-    return s != NATS_MISMATCH && s != NATS_ERR; /* NATS_ERR: a wrong revision, or the key lives */
+    natsStatus s = kvStore_UpdateString(&rev, r->kv, key, value, g->rev);
+    if (s == NATS_ERR) { /* a wrong revision: see who holds the key */
+        kvEntry *e = NULL;
+        s = kvStore_Get(&e, r->kv, key);
+        if (s == NATS_NOT_FOUND)
+            s = kvStore_CreateString(&rev, r->kv, key, value);
+        else if (s == NATS_OK && entry_pid(e) == g->pid) /* still ours */
+            s = kvStore_UpdateString(&rev, r->kv, key, value, kvEntry_Revision(e));
+        else if (s == NATS_OK)
+            s = NATS_MISMATCH;
+        if (e)
+            kvEntry_Destroy(e);
+    }
+    if (s == NATS_OK)
+        g->rev = rev;
+    return s != NATS_MISMATCH && s != NATS_ERR; /* NATS_ERR: another node made it first */
 }
 
 void tr_gnames_refresh(tr_remote *r) {
     uv_mutex_lock(&r->names_lock);
     /* backwards: tr_vec_take moves the last entry into the hole */
     for (uint32_t i = r->names.n; i-- > 0;) {
-        tr_gname g = TR_VEC_AT(&r->names, tr_gname, i);
-        if (!tr_live_actor(r->sys, g.pid)) {
-            tr_vec_take(&r->names, i, sizeof g);
-            release(r, g.name, g.pid);
-        } else if (!renew(r, g.name, g.pid)) {
-            tr_vec_take(&r->names, i, sizeof g); /* taken over: the name is not ours */
+        tr_gname *g = &TR_VEC_AT(&r->names, tr_gname, i);
+        if (!tr_live_actor(r->sys, g->pid)) {
+            tr_gname gone = *g;
+            tr_vec_take(&r->names, i, sizeof gone);
+            release(r, gone.name, gone.pid);
+        } else if (!renew(r, g)) {
+            tr_vec_take(&r->names, i, sizeof *g); /* taken over: the name is not ours */
         }
     }
     uv_mutex_unlock(&r->names_lock);

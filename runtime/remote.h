@@ -22,6 +22,7 @@ enum tr_node_state { TR_NODE_UNKNOWN = 0, TR_NODE_UP, TR_NODE_DOWN };
 typedef struct tr_gname {
     char name[TR_GNAME_MAX + 1];
     tr_pid pid;
+    uint64_t rev; /* the key's revision this node last wrote */
 } tr_gname;
 
 typedef struct tr_remote {
