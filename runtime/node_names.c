@@ -173,9 +173,10 @@ tr_pid tr_whereis_global(tr_system *sys, const char *name) {
 /* Keeps g's key naming g's pid: an update against the revision this node last
  * wrote, one round trip as a put was. When the revision has moved, the key
  * expired (it is made again) or another node wrote it (unless it still names
- * g's pid). Returns whether g's pid still holds the name: not when the key
- * names another holder (a takeover) or another node made it first. A round
- * trip that fails keeps the name; the next heartbeat tries again. */
+ * g's pid). Returns 0 only when the key is seen naming another holder (a
+ * takeover); any other failure keeps the name and the next heartbeat tries
+ * again (a create that lost to another node: its update fails on the
+ * revision and its read then sees the holder). */
 static int renew(tr_remote *r, tr_gname *g) {
     char key[TR_GNAME_MAX + 8], value[24];
     key_of(g->name, key, sizeof key);
@@ -196,7 +197,7 @@ static int renew(tr_remote *r, tr_gname *g) {
     }
     if (s == NATS_OK)
         g->rev = rev;
-    return s != NATS_MISMATCH && s != NATS_ERR; /* NATS_ERR: another node made it first */
+    return s != NATS_MISMATCH;
 }
 
 void tr_gnames_refresh(tr_remote *r) {

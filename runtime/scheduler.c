@@ -14,17 +14,22 @@
  * blocking in uv_run(UV_RUN_ONCE). A plain thread adds to the global queue
  * (seq_cst) and then reads nparked: either it sees the parked worker and
  * wakes it, or the worker's second look sees the work. It wakes nobody while
- * a worker is searching (it reads nsearching, seq_cst, after its push): that
- * worker leaves the count (seq_cst) before its own look before parking, so it
- * finds the work, as Go's and Tokio's spinning workers do; a worker per mail
- * woke the second of two workers to take one actor and spin, on a machine
- * where the plain thread itself needed the core (spawn_mem). A worker that fills
- * its own ring needs no such guarantee, because a worker never parks while
- * its own ring or slot holds work; it wakes a parked worker only to share the
- * load, only while sharing pays (sharing.h: in KEEP nobody steals, so nobody
- * is woken to) or when its full ring spilled into the global queue, and only
- * when nobody is parked-and-woken already (the waker clears `parked` by CAS,
- * so each wake-up is one syscall for one sleeper).
+ * a worker is searching (it reads nsearching, seq_cst, after its push): a
+ * worker per mail woke the second of two workers to take one actor and spin,
+ * on a machine where the plain thread itself needed the core (spawn_mem).
+ * The searcher leaves the count (seq_cst) before its look before parking, so
+ * if it parks it finds the work; if it found other work instead, and was the
+ * last searcher, it wakes a parked worker when the global queue still holds
+ * actors after leaving the count, so that mail which came while it searched
+ * does not wait behind the turn it is about to run (Go's and Tokio's rule,
+ * both halves: either the sender saw no searcher, or the last searcher sees
+ * the mail). A worker that fills its own ring needs no such guarantee,
+ * because a worker never parks while its own ring or slot holds work; it
+ * wakes a parked worker only to share the load, only while sharing pays
+ * (sharing.h: in KEEP nobody steals, so nobody is woken to) or when its full
+ * ring spilled into the global queue, and only when nobody is
+ * parked-and-woken already (the waker clears `parked` by CAS, so each
+ * wake-up is one syscall for one sleeper).
  * What a long turn holds up is the ticker's to share: it sets the worker's
  * `preempt` (seq_cst) and then wakes a parked worker (tr_sched_long_turn),
  * and the parker's look reads `preempt` after setting `parked`, so either
@@ -328,7 +333,9 @@ static tr_actor *search(tr_worker *w) {
         }
     } while (uv_hrtime() < until &&
              atomic_load_explicit(&sys->state, memory_order_relaxed) != TR_SYS_DONE);
-    atomic_fetch_sub(&sys->nsearching, 1); /* seq_cst: see the top */
+    unsigned left = atomic_fetch_sub(&sys->nsearching, 1) - 1; /* seq_cst: see the top */
+    if (a && left == 0 && atomic_load(&sys->nparked) > 0 && tr_globalq_len(&sys->globalq) > 0)
+        wake_one(sys, w->index + 1); /* mail that came while it searched: see the top */
     return a;
 }
 
