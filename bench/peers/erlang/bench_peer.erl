@@ -6,11 +6,12 @@
 %%   erl +S W:W +P 5000000 -noshell -pa OUT -run bench_peer main NAME [Divisor]
 %%
 %% NAME is pingpong, counting, ring, skynet, spawn_mem, fanout_backpressure,
-%% fanout_fj, broker or many_to_many (restart is bench_restart.erl). The
-%% divisor divides every size, each at least 1. Each benchmark is timed from
-%% its first spawn to the moment the process that ends the work has it (that
-%% process reads the clock and sends the reading along with its result), so
-%% emulator start-up and the checks are not counted. A FAIL check halts with
+%% fanout_fj, broker, many_to_many or restart (in bench_restart.erl, an OTP
+%% supervisor module). The divisor divides every size, each at least 1. Each
+%% benchmark is timed from its first spawn to the moment the process that
+%% ends the work has it (that process reads the clock and sends the reading
+%% along with its result), so emulator start-up and the checks are not
+%% counted. A FAIL check halts with
 %% status 1, an unknown NAME with status 2.
 %%
 %% Erlang has no bounded mailboxes: where troupe bounds one (counting,
@@ -26,7 +27,7 @@
 %% stays a small integer; the result is the same uint64 (the check also
 %% compares the limb code with the plain bignum formula on 2,000 values).
 -module(bench_peer).
--export([main/1]).
+-export([main/1, report/5, scaled/2]).
 
 -define(M64, 16#FFFFFFFFFFFFFFFF).
 -define(M22, 16#3FFFFF).
@@ -49,6 +50,7 @@ main([Name, DivS]) ->
               "fanout_fj" -> fun fanout_fj/1;
               "broker" -> fun broker/1;
               "many_to_many" -> fun many_to_many/1;
+              "restart" -> fun bench_restart:restart/1;
               _ -> usage("unknown benchmark: " ++ Name)
           end,
     Ok = try Fun(Div)

@@ -15,30 +15,17 @@
 %% bumps). The supervisor's crash reports are not logged (logger level none):
 %% printing 10,000 of them would be the benchmark.
 %%
-%%   erl +S W:W +P 5000000 -noshell -pa OUT -run bench_restart main [Divisor]
+%% bench_peer runs it as its benchmark "restart" (restart/1) and prints its
+%% BENCH line.
 -module(bench_restart).
 -behaviour(supervisor).
--export([main/1, init/1, start_child/1]).
+-export([restart/1, init/1, start_child/1]).
 
 -define(CHILD, bench_child).
 
-main([]) ->
-    main(["1"]);
-main([DivS]) ->
-    Div = try list_to_integer(DivS) catch error:badarg -> 0 end,
-    Div >= 1 orelse usage("scale divisor must be an integer >= 1"),
-    Ok = try run(max(1, 10000 div Div))
-         catch Class:Reason:Stack ->
-                 io:format(standard_error, "bench_restart: ~p:~p~n~p~n", [Class, Reason, Stack]),
-                 false
-         end,
-    halt(case Ok of true -> 0; false -> 1 end);
-main(_) ->
-    usage("usage: bench_restart main [divisor]").
-
-usage(Msg) ->
-    io:format(standard_error, "bench_restart: ~s~n", [Msg]),
-    halt(2).
+%% The benchmark, scaled by Div; returns whether the check passed.
+restart(Div) ->
+    run(bench_peer:scaled(10000, Div)).
 
 run(C) ->
     ok = logger:set_primary_config(level, none),
@@ -54,12 +41,9 @@ run(C) ->
     exit(Sup, shutdown),
     Sorted = lists:sort(Samples),
     Pass = Ok andalso length(Samples) =:= C andalso Restarts =:= C,
-    io:format("BENCH name=restart impl=erlang workers=~b n=~b secs=~.3f rate=~b rss_kb=~b "
-              "check=~s p50_us=~.1f p99_us=~.1f~n",
-              [erlang:system_info(schedulers_online), C, Secs, trunc(C / Secs),
-               status_kb("VmHWM"), case Pass of true -> "ok"; false -> "FAIL" end,
-               percentile_us(Sorted, C, 50), percentile_us(Sorted, C, 99)]),
-    Pass.
+    bench_peer:report("restart", C, Secs, Pass,
+                      io_lib:format(" p50_us=~.1f p99_us=~.1f",
+                                    [percentile_us(Sorted, C, 50), percentile_us(Sorted, C, 99)])).
 
 %% The driver: C samples, each in nanoseconds; stops at the first failure.
 sample(0, Acc) ->
@@ -87,14 +71,6 @@ restarted(Old) ->
 
 percentile_us(Sorted, N, Pct) ->
     lists:nth(max(1, N * Pct div 100), Sorted) / 1000.
-
-status_kb(Field) ->
-    {ok, Bin} = file:read_file("/proc/self/status"),
-    Key = list_to_binary(Field ++ ":"),
-    [Kb] = [K || Line <- binary:split(Bin, <<"\n">>, [global]),
-                 [F, K | _] <- [binary:split(Line, [<<" ">>, <<"\t">>], [global, trim_all])],
-                 F =:= Key],
-    binary_to_integer(Kb).
 
 %% supervisor callback
 init(Starts) ->

@@ -23,8 +23,6 @@ for mod in bench_peer bench_restart; do
   fi
 done
 run_one() {
-  local run=(bench_peer main "$1" "$2")
-  [ "$1" != restart ] || run=(bench_restart main "$2")
-  timeout 600 erl +S "$workers:$workers" +P 5000000 -noshell -pa "$out" -run "${run[@]}"
+  timeout 600 erl +S "$workers:$workers" +P 5000000 -noshell -pa "$out" -run bench_peer main "$1" "$2"
 }
 peer_run run_one "+S $workers:$workers"
