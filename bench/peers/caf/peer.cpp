@@ -147,18 +147,22 @@ behavior counter(stateful_actor<counter_state>* self, int64_t expected, actor ma
 }
 
 struct sender_state {
-  int64_t next = 1;
+  int64_t next = 0;
 };
 
-// Sends its values CHUNK per message, sending itself go_atom to go on.
-behavior sender(stateful_actor<sender_state>* self, actor counter, int64_t last) {
+// Sends first, first + 1, ... end - 1 to `to`, chunk values per go_atom, and
+// sends itself go_atom to go on (counting's senders, fanout_backpressure's
+// producer).
+behavior sender(stateful_actor<sender_state>* self, actor to, int64_t first, int64_t end,
+                int64_t chunk) {
+  self->state.next = first;
   return {
     [=](go_atom) {
       auto& s = self->state;
-      int64_t end = std::min(s.next + count_chunk - 1, last);
-      for (; s.next <= end; ++s.next)
-        self->send(counter, s.next);
-      if (s.next > last)
+      int64_t stop = std::min(s.next + chunk, end);
+      for (; s.next < stop; ++s.next)
+        self->send(to, s.next);
+      if (s.next == end)
         self->quit();
       else
         self->send(self, go_atom::value);
@@ -173,7 +177,7 @@ int run_counting(actor_system& sys, int64_t div) {
   auto t0 = clk::now();
   auto c = sys.spawn(counter, total, actor{main});
   for (int i = 0; i < count_senders; ++i)
-    anon_send(sys.spawn(sender, c, per_sender), go_atom::value);
+    anon_send(sys.spawn(sender, c, int64_t{1}, per_sender + 1, count_chunk), go_atom::value);
   int64_t count = -1, sum = -1;
   main->receive([&](done_atom, int64_t n, int64_t s) {
     count = n;
@@ -344,31 +348,12 @@ behavior consumer(stateful_actor<consumer_state>* self, int64_t n, actor main) {
   };
 }
 
-struct producer_state {
-  int64_t next = 0;
-};
-
-behavior producer(stateful_actor<producer_state>* self, actor consumer, int64_t n) {
-  return {
-    [=](go_atom) {
-      auto& s = self->state;
-      int64_t end = std::min(s.next + bp_chunk, n);
-      for (; s.next < end; ++s.next)
-        self->send(consumer, s.next);
-      if (s.next == n)
-        self->quit();
-      else
-        self->send(self, go_atom::value);
-    },
-  };
-}
-
 int run_fanout_backpressure(actor_system& sys, int64_t div) {
   int64_t n = scaled(10000000, div);
   scoped_actor main{sys};
   auto t0 = clk::now();
   auto c = sys.spawn(consumer, n, actor{main});
-  anon_send(sys.spawn(producer, c, n), go_atom::value);
+  anon_send(sys.spawn(sender, c, int64_t{0}, n, bp_chunk), go_atom::value);
   int64_t received = -1;
   uint64_t acc = 0;
   bool in_order = false;
