@@ -19,7 +19,8 @@ def fields(line):
     return dict(word.split("=", 1) for word in line.split()[1:] if "=" in word)
 
 
-def median_int(values):
+def median(values):
+    """The median, or None for no values."""
     return statistics.median(values) if values else None
 
 
@@ -53,9 +54,9 @@ def main():
             if not lines:
                 row += ["-", "-"]
                 continue
-            rate[i] = median_int([int(f["rate"]) for f in lines])
-            rss = median_int([int(f["rss_kb"]) / 1024 for f in lines if f.get("rss_kb", "-") != "-"])
-            per_actor = median_int([int(f["bytes_per_actor"]) for f in lines if "bytes_per_actor" in f])
+            rate[i] = median([int(f["rate"]) for f in lines])
+            rss = median([int(f["rss_kb"]) / 1024 for f in lines if f.get("rss_kb", "-") != "-"])
+            per_actor = median([int(f["bytes_per_actor"]) for f in lines if "bytes_per_actor" in f])
             cell = "-" if rss is None else f"{rss:,.0f}"
             if per_actor is not None:
                 cell += f" ({per_actor:,.0f} B/actor)"

@@ -88,9 +88,8 @@ TR_API int tr_tcp_is_socket(tr_pid pid);
  * not NULL); accepted connections are announced to owner. Stores the
  * listener's pid in *listener. Errors: TR_EINVAL (sys, host or listener
  * NULL, host not numeric, port out of range, owner not a pid or a socket's
- * pid), TR_EADDRINUSE, TR_ESYS (the
- * socket could not be made: no descriptors left, say), TR_ENOMEM,
- * TR_ESTOPPED. Any thread. */
+ * pid), TR_EADDRINUSE, TR_ESYS (the socket could not be made: no
+ * descriptors left, say), TR_ENOMEM, TR_ESTOPPED. Any thread. */
 TR_API int tr_tcp_listen(tr_system *sys, const char *host, int port, tr_pid owner, tr_pid *listener,
                          int *bound_port);
 
