@@ -51,7 +51,7 @@ done
 
 # The lines: run.sh's list, or the arguments.
 if [ ${#names[@]} -eq 0 ]; then
-  read -r -a known <<<"$(sed -n 's/^known=(\(.*\))$/\1/p' "$root/bench/run.sh")"
+  read -r -a known <<<"$(sed -n 's/^known=(\([a-z_ ]*\))$/\1/p' "$root/bench/run.sh")"
   for n in "${known[@]}"; do
     [ -f "$root/bench/$n.c" ] && names+=("$n")
   done
@@ -61,7 +61,7 @@ for n in "${names[@]}"; do
 done
 go_names=()
 if [ $with_go = 1 ]; then
-  read -r -a go_known <<<"$(sed -n 's/^known=(\(.*\))$/\1/p' "$root/bench/peers/go/run.sh")"
+  read -r -a go_known <<<"$(sed -n 's/^known=(\([a-z_ ]*\))$/\1/p' "$root/bench/peers/go/run.sh")"
   for n in "${names[@]}"; do
     case " ${go_known[*]} " in *" $n "*) go_names+=("$n") ;; esac
   done

@@ -8,9 +8,9 @@
 # stdout and progress on stderr.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-peer=caf
+who=caf-peer
 known=(pingpong counting ring skynet spawn_mem fanout_backpressure fanout_fj broker many_to_many)
-. "$here/../common.sh" "$@"
+. "$here/../../runner.sh" "$@"
 export WORKERS=${WORKERS:-2}
 bin="$root/bench/out/caf-peer"
 [ -f /usr/include/caf/all.hpp ] || { echo "caf-peer: CAF is not installed (apt-get install libcaf-dev)" >&2; exit 2; }
@@ -21,4 +21,4 @@ if [ ! -x "$bin" ] || [ "$here/peer.cpp" -nt "$bin" ]; then
   mv "$bin.tmp" "$bin"
 fi
 run_one() { timeout 600 "$bin" "$1" "$2"; }
-peer_run run_one "WORKERS=$WORKERS"
+run_each run_one "WORKERS=$WORKERS"

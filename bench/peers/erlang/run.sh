@@ -8,9 +8,9 @@
 # one BENCH line (impl=erlang) per benchmark on stdout and progress on stderr.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-peer=erlang
+who=erlang-peer
 known=(pingpong counting ring skynet spawn_mem fanout_backpressure fanout_fj broker many_to_many restart)
-. "$here/../common.sh" "$@"
+. "$here/../../runner.sh" "$@"
 workers=${WORKERS:-2}
 out="$root/bench/out/erlang-peer"
 command -v erlc >/dev/null ||
@@ -25,4 +25,4 @@ done
 run_one() {
   timeout 600 erl +S "$workers:$workers" +P 5000000 -noshell -pa "$out" -run bench_peer main "$1" "$2"
 }
-peer_run run_one "+S $workers:$workers"
+run_each run_one "+S $workers:$workers"

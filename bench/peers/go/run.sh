@@ -8,9 +8,9 @@
 # BENCH line (impl=go) per benchmark on stdout.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-peer=go
+who=go-peer
 known=(pingpong counting ring skynet spawn_mem fanout_backpressure fanout_fj broker many_to_many)
-. "$here/../common.sh" "$@"
+. "$here/../../runner.sh" "$@"
 bin="$root/bench/out/go-peer"
 export GOMAXPROCS=${WORKERS:-2} GOPROXY=off GOFLAGS=-mod=mod
 export GOCACHE=${GOCACHE:-/tmp/troupe-bench-gocache}
@@ -21,4 +21,4 @@ if [ ! -x "$bin" ] || [ -n "$(find "$here" -name '*.go' -newer "$bin")" ] || [ "
   (cd "$here" && go build -o "$bin" .)
 fi
 run_one() { timeout 600 "$bin" "$1" "$2"; }
-peer_run run_one "GOMAXPROCS=$GOMAXPROCS"
+run_each run_one "GOMAXPROCS=$GOMAXPROCS"

@@ -7,9 +7,9 @@
 # worker threads (default 2), printing one BENCH line (impl=tokio) each.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-peer=tokio
+who=tokio-peer
 known=(pingpong counting ring skynet spawn_mem fanout_backpressure fanout_fj broker many_to_many)
-. "$here/../common.sh" "$@"
+. "$here/../../runner.sh" "$@"
 export CARGO_TARGET_DIR="$root/bench/out/tokio-target"
 export WORKERS=${WORKERS:-2}
 bin="$CARGO_TARGET_DIR/release/peer"
@@ -22,4 +22,4 @@ if [ ! -x "$bin" ] || [ "$here/src/main.rs" -nt "$bin" ] || [ "$here/Cargo.toml"
   touch "$bin" # cargo may keep an up-to-date binary's old time
 fi
 run_one() { timeout 600 "$bin" "$1" "$2"; }
-peer_run run_one "WORKERS=$WORKERS"
+run_each run_one "WORKERS=$WORKERS"
