@@ -3,8 +3,9 @@
  * from its index, so the traffic is the same in every run) and add up what
  * they receive: all-to-all traffic with no locality, 20,000,000 messages (the
  * scale divisor divides M). Written the natural way: each actor sends CHUNK
- * values per callback and then a message to itself to go on, receiving in
- * between; mailboxes are unbounded.
+ * values per callback and then a message to itself to go on, and yields
+ * (tr_yield, as the Tokio peer's yield_now), receiving in between; mailboxes
+ * are unbounded.
  *
  * Every actor is told before the start how many values will come to it (main
  * replays the generators first, untimed), and exits once it has sent its M
@@ -77,8 +78,10 @@ static int peer_receive(tr_ctx *cx, void *state, tr_msg *m) {
         if (rc)
             return rc;
     }
-    if (p->sent < p->m)
+    if (p->sent < p->m) {
+        tr_yield(cx);
         return tr_send_i64(sys, tr_self(cx), MSG_GO, 0);
+    }
     return peer_maybe_done(cx, p);
 }
 

@@ -8,8 +8,8 @@
  * clock, Old ! crash, poll whereis (erlang:yield() between tries) until it
  * names a new pid, New ! {ping, self()}, receive pong, clock. Here the driver
  * is an actor, the child spec's name makes the supervisor register each start
- * as "bench_child", and the driver polls tr_whereis, yielding between tries by
- * sending itself a message (it goes back in the run queue, as yield does). The
+ * as "bench_child", and the driver polls tr_whereis, yielding between tries
+ * (tr_yield, with a message to itself to try again). The
  * intensity is Erlang's too: 1,000,000 restarts per second, never reached.
  *
  * check=ok only if every sample ended with a pong from a new pid, and the
@@ -76,8 +76,10 @@ static int driver_receive(tr_ctx *cx, void *state, tr_msg *m) {
         return tr_send_i64(sys, tr_self(cx), MSG_POLL, 0);
     case MSG_POLL: /* restarted yet? (unregistered, or still the old one: not yet) */
         d->new_child = tr_whereis(sys, CHILD_NAME);
-        if (d->new_child <= 0 || d->new_child == d->old)
+        if (d->new_child <= 0 || d->new_child == d->old) {
+            tr_yield(cx);
             return tr_send_i64(sys, tr_self(cx), MSG_POLL, 0);
+        }
         return tr_send_i64(sys, d->new_child, MSG_PING, 0);
     case MSG_PONG:
         d->a.samples[d->taken++] = bench_now() - d->t0;

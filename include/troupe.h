@@ -301,6 +301,16 @@ TR_API tr_system *tr_ctx_system(tr_ctx *cx);
  * Returns 0, TR_EINVAL (receive NULL) or TR_ENOTACTOR. Actor only. */
 TR_API int tr_become(tr_ctx *cx, tr_receive_fn receive);
 
+/* Ends the running actor's turn once the current callback returns, so the
+ * worker runs the other actors waiting for it before this one's next
+ * message (the actor stays runnable if it has mail). A turn otherwise runs
+ * up to the batch (64 messages by default) or a millisecond or two. This is
+ * Tokio's yield_now and Erlang's erlang:yield: an actor that works in steps
+ * by sending itself a message to go on calls it beside that send, so each
+ * step waits for the others instead of running the batch's worth of steps
+ * at once. No effect in init. Returns 0 or TR_ENOTACTOR. Actor only. */
+TR_API int tr_yield(tr_ctx *cx);
+
 /* Makes the running actor exit once the current callback returns, with reason
  * (0 = normal, TR_ESTOPPED, a TR_E* code or a TR_EXIT_USER(n) reason; see
  * "Exit reasons"). Messages still queued become dead letters (an ask among

@@ -230,6 +230,7 @@ enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
     cb.worker = w;
     cb.actor = a;
     cb.current = NULL;
+    cb.yielding = 0;
     tr_tls_cb = &cb;
     atomic_store_explicit(&w->in_callback, 1, memory_order_relaxed);
     unsigned batch = sys->cfg.batch;
@@ -278,9 +279,11 @@ enum tr_run_result tr_actor_run(tr_worker *w, tr_actor *a) {
         received += (unsigned)deliver(&cb, m, received);
         if (w->out_first) /* what the callback sent leaves when it returns */
             tr_outbox_flush(w);
-        /* The turn ends after its batch, or when it must: the ticker has
-           seen it run too long (ticker.h), or it is to be muted (mute.h). */
-        if (took >= batch || atomic_load_explicit(&w->preempt, memory_order_relaxed)) {
+        /* The turn ends after its batch; after a callback that yielded; or
+           when it must: the ticker has seen it run too long (ticker.h), or
+           it is to be muted (mute.h). */
+        if (took >= batch || cb.yielding ||
+            atomic_load_explicit(&w->preempt, memory_order_relaxed)) {
             note_turn_end(a, received);
             break;
         }
@@ -526,6 +529,14 @@ int tr_become(tr_ctx *cx, tr_receive_fn receive) {
     if (!receive)
         return TR_EINVAL;
     cb->actor->receive = receive;
+    return 0;
+}
+
+int tr_yield(tr_ctx *cx) {
+    tr_callback *cb = tr_ctx_check(cx);
+    if (!cb)
+        return TR_ENOTACTOR;
+    cb->yielding = 1;
     return 0;
 }
 

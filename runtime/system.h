@@ -152,6 +152,7 @@ typedef struct tr_callback {
     tr_msg *current; /* the message receive was given */
     int consumed;    /* the current message was forwarded: do not free it */
     int replied;     /* the current message was replied to */
+    int yielding;    /* tr_yield: the turn ends after this callback (not read in init) */
 } tr_callback;
 
 _Static_assert(sizeof(uintptr_t) >= sizeof(tr_pid), "a tr_ctx handle holds a pid");

@@ -1,6 +1,7 @@
 /* test_fairness.c — time budgets: with every worker running 2 ms callbacks,
  * mail from a plain thread is still picked up within a few milliseconds, and
- * a turn ends when its time is spent rather than after `batch` messages.
+ * a turn ends when its time is spent rather than after `batch` messages; and
+ * tr_yield ends a turn after the callback that calls it.
  * (The issue asked for this bound: before the budgets, such an ask waited
  * 4.9-7.4 s. The bound is loose, 100 ms, so a loaded machine stays green.) */
 #include "check.h"
@@ -92,8 +93,56 @@ static void turn_ends_when_its_time_is_spent(void) {
     CHECK(longest <= SLOW / 2);
 }
 
+/* Two actors on one worker that each go on in STEPS steps, sending
+ * themselves a message and yielding each time: the worker alternates between
+ * them, a step each (without tr_yield the batch of 64 lets the first run all
+ * its steps in one turn). A starter actor makes both runnable in one turn,
+ * so both are queued before either takes its first step. */
+#define STEPS 16
+static int g_steps_log[2 * STEPS];
+static atomic_int g_steps_logged;
+
+static int stepper_receive(tr_ctx *cx, void *state, tr_msg *m) {
+    int *steps = state;
+    g_steps_log[atomic_fetch_add(&g_steps_logged, 1)] = (int)tr_msg_i64(m);
+    if (++*steps == STEPS)
+        return tr_exit(cx, 0);
+    CHECK_EQ(tr_yield(cx), 0);
+    return tr_send_i64(tr_ctx_system(cx), tr_self(cx), 1, tr_msg_i64(m));
+}
+
+static const tr_actor_spec stepper_spec = {
+    .name = "stepper", .state_size = sizeof(int), .receive = stepper_receive};
+
+static tr_pid g_steppers[2];
+
+static int starter_receive(tr_ctx *cx, void *state, tr_msg *m) {
+    (void)state;
+    (void)m;
+    for (int i = 0; i < 2; i++)
+        CHECK_EQ(tr_send_i64(tr_ctx_system(cx), g_steppers[i], 1, i), 0);
+    return tr_exit(cx, 0);
+}
+
+static void yield_lets_the_others_run_between_steps(void) {
+    static const tr_actor_spec starter = {.name = "starter", .receive = starter_receive};
+    tr_system *sys = check_system(1, 64);
+    CHECK_EQ(tr_yield(NULL), TR_ENOTACTOR);
+    for (int i = 0; i < 2; i++)
+        g_steppers[i] = check_spawn(sys, &stepper_spec, NULL);
+    CHECK_EQ(tr_send_i64(sys, check_spawn(sys, &starter, NULL), 1, 0), 0);
+    check_finish(sys);
+    CHECK_EQ(atomic_load(&g_steps_logged), 2 * STEPS);
+    int alternations = 0;
+    for (int i = 1; i < 2 * STEPS; i++)
+        alternations += g_steps_log[i] != g_steps_log[i - 1];
+    printf("steps: %d of %d alternate\n", alternations, 2 * STEPS - 1);
+    CHECK_EQ(alternations, 2 * STEPS - 1);
+}
+
 int main(void) {
     RUN(outside_ask_is_answered_while_workers_are_busy);
     RUN(turn_ends_when_its_time_is_spent);
+    RUN(yield_lets_the_others_run_between_steps);
     return check_summary();
 }
