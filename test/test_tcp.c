@@ -753,6 +753,7 @@ static struct {
     _Atomic uint32_t high_water, capacity;
     _Atomic tr_pid actor, gate;
     atomic_int done, gate_open;
+    atomic_int exited, exit_reason; /* the connection's actor ended, and why */
 } g_slow;
 
 static int gate_init(tr_ctx *cx, void *state, const void *arg) {
@@ -829,11 +830,19 @@ static int slow_receive(tr_ctx *cx, void *state, tr_msg *m) {
     return TR_EUNHANDLED;
 }
 
+static void slow_terminate(tr_ctx *cx, void *state, int reason) {
+    (void)cx;
+    (void)state;
+    atomic_store(&g_slow.exit_reason, reason);
+    atomic_store(&g_slow.exited, 1);
+}
+
 static const tr_actor_spec slow_spec = {
     .name = "slow_conn",
     .state_size = sizeof(slow_state),
     .init = slow_init,
     .receive = slow_receive,
+    .terminate = slow_terminate,
     .mailbox_capacity = SLOW_CAP,
     .overflow = TR_OVERFLOW_BLOCK,
 };
@@ -854,9 +863,14 @@ static void bulk_client_thread(void *arg) {
     close(fd);
 }
 
+/* The connection actor's mailbox; if it has gone, says why it ended. */
 static tr_mailbox_stats mailbox(tr_system *sys, tr_pid pid) {
-    tr_mailbox_stats ms;
-    CHECK_EQ(tr_actor_stats(sys, pid, &ms), 0);
+    tr_mailbox_stats ms = {0};
+    int rc = tr_actor_stats(sys, pid, &ms);
+    if (rc != 0)
+        fprintf(stderr, "slow_conn: %s; ended: %d, reason %s\n", tr_strerror(rc),
+                atomic_load(&g_slow.exited), tr_strerror(atomic_load(&g_slow.exit_reason)));
+    CHECK_EQ(rc, 0);
     return ms;
 }
 
