@@ -144,8 +144,9 @@ typedef struct tr_system_config {
                            senders are muted on); a turn also ends once it has run
                            for about a millisecond */
     int keep_running;   /* 0 (default): the system stops by itself when its last live
-                           actor exits; nonzero: it runs until tr_system_stop, even with
-                           no actor (for programs that spawn on demand) */
+                           actor exits while no inbox is open; nonzero: it runs until
+                           tr_system_stop, even with no actor (for programs that spawn
+                           on demand) */
     tr_sharing sharing; /* whether idle workers take runnable actors from busy ones
                            (default TR_SHARING_AUTO) */
 } tr_system_config;
@@ -173,8 +174,8 @@ TR_API int tr_system_stop(tr_system *sys);
 
 /* Blocks until the system has stopped: either tr_system_stop was called, or
  * the last live actor exited (unless cfg.keep_running is set, a system stops
- * by itself when its last actor exits; actors whose init failed never lived
- * and do not count). When it returns 0 the workers have exited and every
+ * by itself when its last actor exits and no inbox is open; actors whose init
+ * failed never lived and do not count). When it returns 0 the workers have exited and every
  * message sent is accounted for: received, or counted in the stats as a dead
  * letter. timeout_ms < 0 waits forever. Returns 0, TR_ETIMEDOUT, TR_EINVAL
  * (sys NULL) or TR_EINACTOR (called inside an actor callback). Any plain
@@ -640,7 +641,12 @@ TR_API int tr_ask_async(tr_ctx *cx, tr_pid to, tr_msg *req, int timeout_ms, uint
 typedef struct tr_inbox tr_inbox;
 
 /* Opens an inbox and stores it in *out; the caller owns it and closes it with
- * tr_inbox_close (tr_system_shutdown frees any still open). Returns 0,
+ * tr_inbox_close (tr_system_shutdown frees any still open). While it is open
+ * the system does not stop by itself (a plain thread that waits for messages
+ * is taking part, as an actor would): a thread may spawn short-lived actors
+ * one after another without the first one's exit stopping the system before
+ * the next spawn; closing the last open inbox lets it stop once no actor is
+ * live. tr_system_stop still stops it. Returns 0,
  * TR_EINVAL, TR_ENOMEM (more than 65,536 inboxes and asks at once) or
  * TR_ESTOPPED. Any plain thread. */
 TR_API int tr_inbox_open(tr_system *sys, tr_inbox **out);

@@ -2,6 +2,7 @@
  * receive ordinary messages, as CAF's scoped_actor or Akka's Inbox do. The
  * inbox handle is the waiter itself; tr_system_shutdown frees those still
  * open with the rest of the waiter table. */
+#include "scheduler.h"
 #include "system.h"
 
 static tr_waiter *waiter_of(const tr_inbox *ib) {
@@ -9,11 +10,14 @@ static tr_waiter *waiter_of(const tr_inbox *ib) {
 }
 
 static int inbox_open(tr_system *sys, tr_inbox **out) {
-    if (!tr_sys_running(sys))
-        return TR_ESTOPPED;
+    int rc = tr_inbox_admit(sys);
+    if (rc)
+        return rc;
     tr_waiter *wt = tr_waiter_get(sys);
-    if (!wt)
+    if (!wt) {
+        tr_inbox_retire(sys);
         return TR_ENOMEM;
+    }
     *out = (tr_inbox *)wt;
     return 0;
 }
@@ -57,6 +61,7 @@ int tr_inbox_send(tr_inbox *ib, tr_pid to, uint32_t type, const void *data, size
 
 static int inbox_close(tr_system *sys, tr_waiter *wt) {
     tr_waiter_put(sys, wt);
+    tr_inbox_retire(sys);
     return 0;
 }
 

@@ -47,5 +47,10 @@ void tr_sched_check_done(tr_system *sys);
 /* Counts a spawn that is about to happen, or returns TR_ESTOPPED if the
  * system no longer takes new actors. */
 int tr_spawn_admit(tr_system *sys, tr_worker *w);
+/* An inbox being opened: counted as keeping the system running (it does not
+ * stop by itself while one is open), unless the system has stopped
+ * (TR_ESTOPPED); tr_inbox_retire undoes it when the inbox closes. */
+int tr_inbox_admit(tr_system *sys);
+void tr_inbox_retire(tr_system *sys);
 
 #endif

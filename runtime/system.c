@@ -107,15 +107,16 @@ static int quiescent(tr_system *sys) {
     int state = atomic_load(&sys->state);
     uint64_t exited = SUM(sys, exited);
     uint64_t spawned = SUM(sys, spawned);
-    if (state == TR_SYS_RUNNING && (sys->cfg.keep_running || !atomic_load(&sys->any_lived)))
+    if (state == TR_SYS_RUNNING &&
+        (sys->cfg.keep_running || !atomic_load(&sys->any_lived) || atomic_load(&sys->open_inboxes)))
         return 0;
     return state != TR_SYS_DONE && exited == spawned;
 }
 
 /* The decision is re-checked under sys->lock, which plain-thread spawns take
- * to be admitted (tr_spawn_admit): a spawn either counts before the check or
- * sees DONE and fails. Spawns on workers come from a live actor, so they
- * cannot race the last exit. */
+ * to be admitted (tr_spawn_admit), and inboxes to be opened (tr_inbox_admit):
+ * a spawn or an inbox either counts before the check or sees DONE and fails. Spawns on workers come
+ * from a live actor, so they cannot race the last exit. */
 void tr_sched_check_done(tr_system *sys) {
     if (!quiescent(sys))
         return;
@@ -131,6 +132,20 @@ void tr_sched_check_done(tr_system *sys) {
         tr_waiters_wake_all(&sys->waiters);
         tr_ticker_nudge(sys);
     }
+}
+
+int tr_inbox_admit(tr_system *sys) {
+    uv_mutex_lock(&sys->lock);
+    int rc = atomic_load(&sys->state) == TR_SYS_RUNNING ? 0 : TR_ESTOPPED;
+    if (rc == 0)
+        atomic_fetch_add(&sys->open_inboxes, 1);
+    uv_mutex_unlock(&sys->lock);
+    return rc;
+}
+
+void tr_inbox_retire(tr_system *sys) {
+    atomic_fetch_sub(&sys->open_inboxes, 1);
+    tr_sched_check_done(sys); /* it may have been all that kept the system running */
 }
 
 int tr_spawn_admit(tr_system *sys, tr_worker *w) {

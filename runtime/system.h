@@ -105,9 +105,10 @@ struct tr_system {
     _Atomic unsigned node;    /* this node's id, 0 until tr_node_start */
     struct tr_remote *remote; /* the transport (node.h), NULL until tr_node_start */
     tr_worker *workers;
-    _Atomic int state;      /* read on every message: keep it apart from... */
-    _Atomic int any_lived;  /* an actor's init has succeeded: the system may stop by itself */
-    _Atomic uint32_t ticks; /* the coarse clock (ticker.c), read on every message */
+    _Atomic int state;     /* read on every message: keep it apart from... */
+    _Atomic int any_lived; /* an actor's init has succeeded: the system may stop by itself */
+    _Atomic uint32_t open_inboxes;         /* ...but not while a plain thread keeps an inbox open */
+    _Atomic uint32_t ticks;                /* the coarse clock (ticker.c), read on every message */
     _Alignas(64) _Atomic uint32_t nparked; /* ...what parking workers write */
     _Atomic uint32_t nsearching;           /* idle workers looking for work before parking */
     _Atomic int

@@ -3,7 +3,7 @@
  * replies come back to it; several threads each with an inbox; a stop wakes
  * a blocked receive after what had arrived; a closed inbox's pid is dead and
  * what was left in it is counted; misuse is refused; shutdown frees an inbox
- * left open. */
+ * left open; an open inbox keeps a system that would stop by itself running. */
 #include "check.h"
 
 #include <string.h>
@@ -218,11 +218,48 @@ static void close_and_misuse(void) {
     CHECK_EQ(st.dead_letters, 3);
 }
 
+/* MSG_VALUE (payload: an inbox pid): sends it the actor's own pid, exits. */
+static int one_shot_receive(tr_ctx *cx, void *state, tr_msg *m) {
+    (void)state;
+    CHECK_EQ(tr_send_i64(tr_ctx_system(cx), (tr_pid)tr_msg_i64(m), MSG_VALUE, tr_self(cx)), 0);
+    return tr_exit(cx, 0);
+}
+
+/* main spawns short-lived actors one at a time, each after the last has
+ * exited: with an inbox open, the system (not keep_running) must not stop in
+ * between, so every spawn succeeds; once the inbox is closed it stops by
+ * itself. Before the rule the second spawn found the system stopped. */
+static void open_inbox_keeps_the_system_running(void) {
+    static const tr_actor_spec spec = {.name = "one_shot", .receive = one_shot_receive};
+    enum { ROUNDS = 20 };
+    tr_system *sys = check_system(2, 64);
+    tr_inbox *ib = NULL;
+    CHECK_EQ(tr_inbox_open(sys, &ib), 0);
+    for (uint64_t i = 1; i <= ROUNDS; i++) {
+        tr_pid pid = tr_spawn(sys, &spec, NULL);
+        CHECK(pid > 0);
+        CHECK_EQ(tr_send_i64(sys, pid, MSG_VALUE, tr_inbox_pid(ib)), 0);
+        tr_msg *m = NULL;
+        CHECK_EQ(tr_inbox_receive(ib, &m, 5000), 0);
+        CHECK_EQ(tr_msg_i64(m), pid);
+        CHECK_EQ(tr_msg_free(m), 0);
+        tr_system_stats st;
+        CHECK_WAIT_UNTIL(tr_system_stats_get(sys, &st) == 0 && st.exited == i, 5000);
+    }
+    CHECK_EQ(tr_system_wait(sys, 50), TR_ETIMEDOUT); /* no actor, but the inbox is open */
+    CHECK_EQ(tr_inbox_close(ib), 0);
+    CHECK_EQ(tr_system_wait(sys, 5000), 0); /* stopped by itself */
+    tr_system_stats st = check_finish(sys);
+    CHECK_EQ(st.spawned, ROUNDS);
+    CHECK_EQ(st.dead_letters, 0);
+}
+
 int main(void) {
     RUN(messages_arrive_in_order);
     RUN(inbox_send_gets_the_reply);
     RUN(inboxes_on_several_threads);
     RUN(stop_wakes_a_blocked_receive);
     RUN(close_and_misuse);
+    RUN(open_inbox_keeps_the_system_running);
     return check_summary();
 }
