@@ -8,7 +8,7 @@ set -euo pipefail
 build=$(cd "${1:-./build}" && pwd)
 root=$(cd "$(dirname "$0")/.." && pwd)
 
-for example in pingpong counter_race producer_consumer backpressure inbox supervision; do
+for example in pingpong counter_race producer_consumer backpressure inbox steps supervision; do
     printf '\n== %s\n' "$example"
     "$build/examples/$example"
 done
