@@ -115,8 +115,9 @@ static int quiescent(tr_system *sys) {
 
 /* The decision is re-checked under sys->lock, which plain-thread spawns take
  * to be admitted (tr_spawn_admit), and inboxes to be opened (tr_inbox_admit):
- * a spawn or an inbox either counts before the check or sees DONE and fails. Spawns on workers come
- * from a live actor, so they cannot race the last exit. */
+ * a spawn or an inbox either counts before the check or sees DONE and fails.
+ * Spawns on workers come from a live actor, so they cannot race the last
+ * exit. */
 void tr_sched_check_done(tr_system *sys) {
     if (!quiescent(sys))
         return;
