@@ -177,9 +177,9 @@ TR_API int tr_system_stop(tr_system *sys);
  * by itself when its last actor exits and no inbox is open; actors whose init
  * failed never lived and do not count). When it returns 0 the workers have
  * exited and every message sent is accounted for: received, or counted in the
- * stats as a dead letter. timeout_ms < 0 waits forever. Returns 0, TR_ETIMEDOUT, TR_EINVAL
- * (sys NULL) or TR_EINACTOR (called inside an actor callback). Any plain
- * thread. */
+ * stats as a dead letter. timeout_ms < 0 waits forever. Returns 0,
+ * TR_ETIMEDOUT, TR_EINVAL (sys NULL) or TR_EINACTOR (called inside an actor
+ * callback). Any plain thread. */
 TR_API int tr_system_wait(tr_system *sys, int timeout_ms);
 
 /* Stops the system (as tr_system_stop), waits for every actor's terminate and
