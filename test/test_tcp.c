@@ -733,10 +733,14 @@ static void handover_outlives_the_first_owner(void) {
 
 /* ---- 3: a held BLOCK owner holds at most capacity + one read ---- */
 
-/* Before its client sends anything, the connection's actor is made to stop
+/* Before its client sends the stream, the connection's actor is made to stop
  * running without blocking a worker: told to, it sends two messages to a
  * gate actor of capacity 1 whose init, run by a plain thread, waits until
- * the test opens it, so the actor is muted on the gate. Its socket must then
+ * the test opens it, so the actor is muted on the gate. First it takes one
+ * byte from the client: the socket monitors its owner with a signal sent
+ * before its first read, and a signal lets a muted actor go (mute.h, step
+ * 5), so the gate must come after that signal has been handled (it once came
+ * before, under load, and the actor ran through the whole stream). Its socket must then
  * stop reading once the mailbox is full: the depth never goes past capacity
  * + the one read that found it full, however long the gate stays shut. Then
  * everything arrives, in order. */
@@ -745,14 +749,14 @@ enum { SLOW_CAP = 4, GATE_HOLD_MS = 30, MSG_GATE = 1 };
 
 typedef struct {
     uint64_t offset, mismatches, msgs, backlog;
-    int gated;
+    int greeted, gated; /* the one-byte greeting, then MSG_GATE */
 } slow_state;
 
 static struct {
     atomic_ullong bytes, mismatches, msgs, backlog;
     _Atomic uint32_t high_water, capacity;
     _Atomic tr_pid actor, gate;
-    atomic_int done, gate_open;
+    atomic_int greeted, done, gate_open;
     atomic_int exited, exit_reason; /* the connection's actor ended, and why */
 } g_slow;
 
@@ -791,13 +795,19 @@ static int slow_receive(tr_ctx *cx, void *state, tr_msg *m) {
     tr_system *sys = tr_ctx_system(cx);
     switch (tr_msg_type(m)) {
     case MSG_GATE: /* the second finds the gate full: muted */
-        CHECK(!s->gated && s->msgs == 0);
+        CHECK(s->greeted && !s->gated && s->msgs == 0);
         s->gated = 1;
         CHECK_EQ(tr_send(sys, atomic_load(&g_slow.gate), 1, NULL, 0), 0);
         CHECK_EQ(tr_send(sys, atomic_load(&g_slow.gate), 1, NULL, 0), 0);
         return 0;
     case TR_MSG_TCP_DATA: {
         size_t n = tr_msg_size(m);
+        if (!s->greeted) { /* the greeting: the socket's monitor is in place */
+            CHECK_EQ(n, 1);
+            s->greeted = 1;
+            atomic_store(&g_slow.greeted, 1);
+            return 0;
+        }
         CHECK(n > 0 && n <= TR_TCP_READ_MAX);
         CHECK(s->gated);
         /* what the socket delivered and this actor has not taken yet, wherever
@@ -805,7 +815,7 @@ static int slow_receive(tr_ctx *cx, void *state, tr_msg *m) {
            taken before this one */
         tr_mailbox_stats ms;
         CHECK_EQ(tr_actor_stats(sys, tr_self(cx), &ms), 0);
-        uint64_t backlog = ms.accepted - 1 - s->msgs; /* MSG_GATE was accepted too */
+        uint64_t backlog = ms.accepted - 2 - s->msgs; /* the greeting and MSG_GATE were too */
         if (backlog > s->backlog)
             s->backlog = backlog;
         s->mismatches += stream_mismatches(tr_msg_data(m), n, s->offset, 9);
@@ -887,6 +897,8 @@ static void held_reader_bounded_memory(void) {
     bulk_client b = {client_connect(port), malloc(SLOW_BYTES), SLOW_BYTES};
     CHECK_WAIT_UNTIL(atomic_load(&g_slow.actor) != 0, WATCHDOG_MS);
     tr_pid actor = atomic_load(&g_slow.actor);
+    send_all(b.fd, "g", 1);
+    CHECK_WAIT_UNTIL(atomic_load(&g_slow.greeted), WATCHDOG_MS);
     CHECK_EQ(tr_send(sys, actor, MSG_GATE, NULL, 0), 0);
     CHECK_WAIT_UNTIL(mailbox(sys, actor).muted == 1, WATCHDOG_MS);
     /* made in advance, so the client sends at the kernel's pace */
