@@ -135,13 +135,19 @@ void tr_sched_check_done(tr_system *sys) {
     }
 }
 
-int tr_inbox_admit(tr_system *sys) {
+/* Adds one to count, which keeps the system from being done, under the lock
+ * the done check re-checks under; or TR_ESTOPPED once it has stopped. */
+static int admit_locked(tr_system *sys, _Atomic uint64_t *count) {
     uv_mutex_lock(&sys->lock);
     int rc = atomic_load(&sys->state) == TR_SYS_RUNNING ? 0 : TR_ESTOPPED;
     if (rc == 0)
-        atomic_fetch_add(&sys->open_inboxes, 1);
+        atomic_fetch_add(count, 1);
     uv_mutex_unlock(&sys->lock);
     return rc;
+}
+
+int tr_inbox_admit(tr_system *sys) {
+    return admit_locked(sys, &sys->open_inboxes);
 }
 
 void tr_inbox_retire(tr_system *sys) {
@@ -156,12 +162,7 @@ int tr_spawn_admit(tr_system *sys, tr_worker *w) {
         TR_BUMP(sys, w, spawned);
         return 0;
     }
-    uv_mutex_lock(&sys->lock);
-    int rc = atomic_load(&sys->state) == TR_SYS_RUNNING ? 0 : TR_ESTOPPED;
-    if (rc == 0)
-        atomic_fetch_add(&sys->plain.spawned, 1);
-    uv_mutex_unlock(&sys->lock);
-    return rc;
+    return admit_locked(sys, &sys->plain.spawned);
 }
 
 static int system_stop(tr_system *sys) {

@@ -107,7 +107,7 @@ struct tr_system {
     tr_worker *workers;
     _Atomic int state;     /* read on every message: keep it apart from... */
     _Atomic int any_lived; /* an actor's init has succeeded: the system may stop by itself */
-    _Atomic uint32_t open_inboxes;         /* ...but not while a plain thread keeps an inbox open */
+    _Atomic uint64_t open_inboxes;         /* ...but not while a plain thread keeps an inbox open */
     _Atomic uint32_t ticks;                /* the coarse clock (ticker.c), read on every message */
     _Alignas(64) _Atomic uint32_t nparked; /* ...what parking workers write */
     _Atomic uint32_t nsearching;           /* idle workers looking for work before parking */
